@@ -1,0 +1,30 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { AppConfig } from './config/configuration';
+import { DatabaseModule } from './database/database.module';
+import { AuthModule } from './modules/auth/auth.module';
+import { HealthModule } from './modules/health/health.module';
+import { QueueModule } from './modules/queue/queue.module';
+import { TwilioModule } from './modules/twilio/twilio.module';
+import { WebhookModule } from './modules/webhook/webhook.module';
+import { WhatsAppModule } from './modules/whatsapp/whatsapp.module';
+
+@Module({})
+export class AppModule {
+  /** The whole service for an already validated configuration (main.ts and the e2e tests). */
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, ignoreEnvVars: true, load: [() => config] }),
+        DatabaseModule.forRoot(config.database),
+        AuthModule,
+        TwilioModule,
+        WhatsAppModule,
+        QueueModule,
+        WebhookModule,
+        HealthModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,119 @@
+import { buildConfiguration, parseDurationSeconds, SANDBOX_DEFAULT_FROM } from './configuration';
+import { ConfigError } from './env.validation';
+
+const SID = 'AC' + 'a'.repeat(32);
+const PROD_OK = {
+  NODE_ENV: 'production',
+  TWILIO_ACCOUNT_SID: SID,
+  TWILIO_AUTH_TOKEN: 'tok',
+  TWILIO_WHATSAPP_FROM: 'whatsapp:+14155238886',
+  WEBHOOK_URL: 'https://api.example.com/api/v1/whatsapp/webhook',
+  STATUS_CALLBACK_URL: 'https://api.example.com/api/v1/whatsapp/status',
+  JWT_SECRET: 'x'.repeat(32),
+};
+
+function errorOf(env: Record<string, string | undefined>): string {
+  try {
+    buildConfiguration(env);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('buildConfiguration', () => {
+  it('runs with no variables at all: sandbox, local Postgres and Redis', () => {
+    const c = buildConfiguration({});
+    expect(c.twilio.useSandbox).toBe(true);
+    expect(c.twilio.whatsappFrom).toEqual([SANDBOX_DEFAULT_FROM]);
+    expect(c.database.url).toBe('postgres://postgres@127.0.0.1:5432/whatsapp');
+    expect(c.redis.url).toBe('redis://127.0.0.1:6379');
+    expect(c.app.port).toBe(3000);
+    expect(c.twilio.statusCallbackUrl).toBe('http://localhost:3000/api/v1/whatsapp/status');
+    expect(c.twilio.forceVerify).toBe(true);
+    expect(c.auth.jwtSecretGenerated).toBe(true);
+    expect(Buffer.byteLength(c.auth.jwtSecret)).toBeGreaterThanOrEqual(32);
+  });
+
+  it('accepts a complete production configuration', () => {
+    const c = buildConfiguration(PROD_OK);
+    expect(c.app.isProduction).toBe(true);
+    expect(c.twilio.useSandbox).toBe(false);
+    expect(c.twilio.credentials).toEqual({ kind: 'auth-token', accountSid: SID, authToken: 'tok' });
+    expect(c.twilio.webhookAuthTokens).toEqual(['tok']);
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'Invalid configuration: PORT must be an integer port number'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ DATABASE_URL: 'mysql://x' }, 'Invalid configuration: DATABASE_URL must be a postgres:// connection URL'],
+    [{ REDIS_URL: 'localhost:6379' }, 'Invalid configuration: REDIS_URL must be a redis:// or rediss:// URL'],
+    [{ FORCE_TWILIO_VERIFY: 'maybe' }, 'Invalid configuration: FORCE_TWILIO_VERIFY must be true or false'],
+    [{ WHATSAPP_WORKERS: '0' }, 'WHATSAPP_WORKERS'],
+    [{ JWT_EXPIRES_IN: 'forever' }, 'JWT_EXPIRES_IN'],
+    [{ JWT_SECRET: 'short' }, 'JWT_SECRET must be at least 32 bytes'],
+    [{ TWILIO_ACCOUNT_SID: 'nope' }, 'TWILIO_ACCOUNT_SID must be an account SID'],
+    [{ TWILIO_ACCOUNT_SID: SID }, 'TWILIO_AUTH_TOKEN'],
+    [{ TWILIO_AUTH_TOKEN: 'tok' }, 'TWILIO_ACCOUNT_SID is required'],
+    [{ TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: 't' }, 'TWILIO_WHATSAPP_FROM'],
+    [{ TWILIO_WHATSAPP_FROM: '+14155238886' }, 'TWILIO_WHATSAPP_FROM must be whatsapp:+E164'],
+    [{ WEBHOOK_URL: 'not a url' }, 'WEBHOOK_URL must be an http(s) URL'],
+    [{ NODE_ENV: 'staging' }, 'NODE_ENV must be one of'],
+    [{ DATABASE_POOL_MIN: '20', DATABASE_POOL_MAX: '5' }, 'DATABASE_POOL_MIN'],
+    [{ ADMIN_EMAIL: 'admin' }, 'ADMIN_EMAIL must be an email address'],
+  ])('refuses %p with one line naming the variable', (env, expected) => {
+    const message = errorOf(env as Record<string, string>);
+    expect(message).toContain(expected);
+    expect(message).not.toContain('\n');
+  });
+
+  it.each([
+    [{ TWILIO_ACCOUNT_SID: undefined, TWILIO_AUTH_TOKEN: undefined }, 'TWILIO_ACCOUNT_SID'],
+    [{ JWT_SECRET: undefined }, 'JWT_SECRET must be set and at least 32 bytes'],
+    [{ JWT_SECRET: 'y'.repeat(31) }, 'JWT_SECRET must be set and at least 32 bytes'],
+    [{ WEBHOOK_URL: 'http://api.example.com/api/v1/whatsapp/webhook' }, 'WEBHOOK_URL must be set to an https:// URL'],
+    [{ STATUS_CALLBACK_URL: undefined }, 'STATUS_CALLBACK_URL must be set to an https:// URL'],
+    [{ FORCE_TWILIO_VERIFY: 'false' }, 'FORCE_TWILIO_VERIFY must be true'],
+  ])('refuses to start in production with %p', (override, expected) => {
+    const message = errorOf({ ...PROD_OK, ...override });
+    expect(message).toMatch(/^Refusing to start in production: /);
+    expect(message).toContain(expected);
+  });
+
+  it('takes API-key credentials but still needs the auth token for webhook signatures', () => {
+    const key = 'SK' + 'b'.repeat(32);
+    expect(errorOf({ ...PROD_OK, TWILIO_AUTH_TOKEN: undefined, TWILIO_API_KEY: key, TWILIO_API_SECRET: 's' })).toContain('TWILIO_AUTH_TOKEN is required to verify webhook signatures');
+    const c = buildConfiguration({ ...PROD_OK, TWILIO_API_KEY: key, TWILIO_API_SECRET: 's' });
+    expect(c.twilio.credentials).toEqual({ kind: 'api-key', accountSid: SID, apiKey: key, apiSecret: 's', authToken: 'tok' });
+    expect(errorOf({ ...PROD_OK, TWILIO_API_KEY: key })).toContain('TWILIO_API_SECRET is required');
+  });
+
+  it('accepts a messaging service instead of a sender, and several senders', () => {
+    const mg = 'MG' + 'c'.repeat(32);
+    expect(buildConfiguration({ ...PROD_OK, TWILIO_WHATSAPP_FROM: undefined, TWILIO_MESSAGING_SERVICE_SID: mg }).twilio.messagingServiceSid).toBe(mg);
+    expect(buildConfiguration({ ...PROD_OK, TWILIO_WHATSAPP_FROM: 'whatsapp:+14155238886, whatsapp:+447911123456' }).twilio.whatsappFrom).toEqual([
+      'whatsapp:+14155238886',
+      'whatsapp:+447911123456',
+    ]);
+  });
+
+  it('accepts previous auth tokens for rotation, current first', () => {
+    const c = buildConfiguration({ ...PROD_OK, TWILIO_AUTH_TOKEN_PREVIOUS: 'old1, old2' });
+    expect(c.twilio.webhookAuthTokens).toEqual(['tok', 'old1', 'old2']);
+  });
+
+  it('parses booleans and integers', () => {
+    const c = buildConfiguration({ FORCE_TWILIO_VERIFY: 'false', WHATSAPP_WORKERS: '12', DATABASE_MIGRATIONS_RUN: '0' });
+    expect(c.twilio.forceVerify).toBe(false);
+    expect(c.whatsapp.workers).toBe(12);
+    expect(c.database.migrationsRun).toBe(false);
+  });
+
+  it('parses JWT durations', () => {
+    expect(parseDurationSeconds('900')).toBe(900);
+    expect(parseDurationSeconds('15m')).toBe(900);
+    expect(parseDurationSeconds('1h')).toBe(3600);
+    expect(parseDurationSeconds('7d')).toBe(604800);
+  });
+});

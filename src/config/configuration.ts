@@ -1,0 +1,251 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ConfigError, EnvironmentVariables, NodeEnv, validateEnvironment } from './env.validation';
+
+export interface AppSettings {
+  nodeEnv: NodeEnv;
+  isProduction: boolean;
+  host: string;
+  port: number;
+  logLevel: string;
+}
+
+export interface DatabaseSettings {
+  url: string;
+  poolMin: number;
+  poolMax: number;
+  migrationsRun: boolean;
+}
+
+export interface RedisSettings {
+  url: string;
+  /** Key prefix for every BullMQ key, so several deployments (or test runs) can share one Redis. */
+  prefix: string;
+}
+
+export interface AuthSettings {
+  jwtSecret: string;
+  /** True when the secret was generated for this process (non-production only). */
+  jwtSecretGenerated: boolean;
+  jwtExpiresInSeconds: number;
+  jwtIssuer: string;
+  jwtAudience: string;
+  adminEmail: string;
+  adminPassword?: string;
+}
+
+export type TwilioCredentials =
+  | { kind: 'auth-token'; accountSid: string; authToken: string }
+  | { kind: 'api-key'; accountSid: string; apiKey: string; apiSecret: string; authToken?: string };
+
+export interface SandboxSettings {
+  accountSid: string;
+  authToken: string;
+  port: number;
+  statusDelayMs: number;
+}
+
+export interface TwilioSettings {
+  /** True when no Twilio credentials are configured: the in-process sandbox stands in for Twilio. */
+  useSandbox: boolean;
+  credentials?: TwilioCredentials;
+  /** Tokens accepted on webhook signatures, current first. */
+  webhookAuthTokens: string[];
+  /** Configured WhatsApp senders (`whatsapp:+E164`); the first is the default. */
+  whatsappFrom: string[];
+  messagingServiceSid?: string;
+  apiBaseUrl?: string;
+  timeoutMs: number;
+  webhookUrl: string;
+  statusCallbackUrl: string;
+  forceVerify: boolean;
+  sandbox: SandboxSettings;
+}
+
+export interface WhatsAppSettings {
+  workers: number;
+  maxAttempts: number;
+  backoffMs: number;
+}
+
+export interface AppConfig {
+  app: AppSettings;
+  database: DatabaseSettings;
+  redis: RedisSettings;
+  auth: AuthSettings;
+  twilio: TwilioSettings;
+  whatsapp: WhatsAppSettings;
+}
+
+export const SANDBOX_DEFAULT_ACCOUNT_SID = 'AC00000000000000000000000000000000';
+export const SANDBOX_DEFAULT_AUTH_TOKEN = 'sandbox-auth-token-0000000000000';
+export const SANDBOX_DEFAULT_FROM = 'whatsapp:+14155238886';
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+export function parseDurationSeconds(value: string): number {
+  const m = /^(\d+)\s*([smhd]?)$/.exec(value.trim());
+  if (!m) throw new ConfigError(`Invalid configuration: JWT_EXPIRES_IN must be seconds or a duration like 15m, 1h, 7d`);
+  return Number(m[1]) * DURATION_UNITS[m[2] || 's'];
+}
+
+function parseSenders(raw: string | undefined): string[] {
+  if (!raw) return [];
+  const senders = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const s of senders) {
+    if (!/^whatsapp:\+[1-9]\d{6,14}$/.test(s)) {
+      throw new ConfigError(
+        `Invalid configuration: TWILIO_WHATSAPP_FROM must be whatsapp:+E164 numbers separated by commas (got "${s}")`,
+      );
+    }
+  }
+  return senders;
+}
+
+function isHttps(url: string): boolean {
+  return url.toLowerCase().startsWith('https://');
+}
+
+function resolveCredentials(env: EnvironmentVariables): TwilioCredentials | undefined {
+  const { TWILIO_ACCOUNT_SID: sid, TWILIO_AUTH_TOKEN: token, TWILIO_API_KEY: key, TWILIO_API_SECRET: secret } = env;
+  if (!sid && !token && !key && !secret) return undefined;
+  if (!sid) throw new ConfigError('Invalid configuration: TWILIO_ACCOUNT_SID is required when Twilio credentials are set');
+  if (key || secret) {
+    if (!key) throw new ConfigError('Invalid configuration: TWILIO_API_KEY is required with TWILIO_API_SECRET');
+    if (!secret) throw new ConfigError('Invalid configuration: TWILIO_API_SECRET is required with TWILIO_API_KEY');
+    return { kind: 'api-key', accountSid: sid, apiKey: key, apiSecret: secret, authToken: token };
+  }
+  if (!token) {
+    throw new ConfigError('Invalid configuration: TWILIO_AUTH_TOKEN (or TWILIO_API_KEY + TWILIO_API_SECRET) is required with TWILIO_ACCOUNT_SID');
+  }
+  return { kind: 'auth-token', accountSid: sid, authToken: token };
+}
+
+/**
+ * Builds the typed configuration from raw environment variables. Throws ConfigError with one
+ * line naming the variable when a value is bad, missing, or unsafe for production.
+ */
+export function buildConfiguration(raw: Record<string, string | undefined>): AppConfig {
+  const env = validateEnvironment(raw);
+  const nodeEnv = env.NODE_ENV ?? NodeEnv.Development;
+  const isProduction = nodeEnv === NodeEnv.Production;
+  const port = env.PORT ?? 3000;
+
+  const credentials = resolveCredentials(env);
+  if (isProduction && !credentials) {
+    throw new ConfigError(
+      'Refusing to start in production: TWILIO_ACCOUNT_SID with TWILIO_AUTH_TOKEN (or TWILIO_API_KEY + TWILIO_API_SECRET) is required; the sandbox never runs in production',
+    );
+  }
+  const useSandbox = !credentials;
+
+  const sandbox: SandboxSettings = {
+    accountSid: env.SANDBOX_ACCOUNT_SID ?? SANDBOX_DEFAULT_ACCOUNT_SID,
+    authToken: env.SANDBOX_AUTH_TOKEN ?? SANDBOX_DEFAULT_AUTH_TOKEN,
+    port: env.SANDBOX_PORT ?? (nodeEnv === NodeEnv.Test ? 0 : 4010),
+    statusDelayMs: env.SANDBOX_STATUS_DELAY_MS ?? 300,
+  };
+
+  let whatsappFrom = parseSenders(env.TWILIO_WHATSAPP_FROM);
+  const messagingServiceSid = env.TWILIO_MESSAGING_SERVICE_SID;
+  if (whatsappFrom.length === 0 && !messagingServiceSid) {
+    if (!useSandbox) {
+      throw new ConfigError('Invalid configuration: TWILIO_WHATSAPP_FROM (whatsapp:+E164) or TWILIO_MESSAGING_SERVICE_SID is required');
+    }
+    whatsappFrom = [SANDBOX_DEFAULT_FROM];
+  }
+
+  // Webhook signatures are made with the account's auth token. With API-key credentials the
+  // auth token is still needed to verify them.
+  const currentToken = useSandbox ? sandbox.authToken : credentials?.authToken;
+  if (!currentToken) {
+    throw new ConfigError('Invalid configuration: TWILIO_AUTH_TOKEN is required to verify webhook signatures (also with API-key credentials)');
+  }
+  const previous = (env.TWILIO_AUTH_TOKEN_PREVIOUS ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+  const webhookAuthTokens = [currentToken, ...previous.filter((t) => t !== currentToken)];
+
+  const localBase = `http://localhost:${port}`;
+  const webhookUrl = env.WEBHOOK_URL ?? `${localBase}/api/v1/whatsapp/webhook`;
+  const statusCallbackUrl = env.STATUS_CALLBACK_URL ?? `${localBase}/api/v1/whatsapp/status`;
+  const forceVerify = env.FORCE_TWILIO_VERIFY ?? true;
+
+  if (isProduction) {
+    if (!env.WEBHOOK_URL || !isHttps(env.WEBHOOK_URL)) {
+      throw new ConfigError('Refusing to start in production: WEBHOOK_URL must be set to an https:// URL');
+    }
+    if (!env.STATUS_CALLBACK_URL || !isHttps(env.STATUS_CALLBACK_URL)) {
+      throw new ConfigError('Refusing to start in production: STATUS_CALLBACK_URL must be set to an https:// URL');
+    }
+    if (!forceVerify) {
+      throw new ConfigError('Refusing to start in production: FORCE_TWILIO_VERIFY must be true (webhook signatures are always checked)');
+    }
+  }
+
+  let jwtSecret = env.JWT_SECRET;
+  let jwtSecretGenerated = false;
+  if (!jwtSecret || Buffer.byteLength(jwtSecret) < 32) {
+    if (isProduction) {
+      throw new ConfigError('Refusing to start in production: JWT_SECRET must be set and at least 32 bytes long');
+    }
+    if (jwtSecret) {
+      throw new ConfigError('Invalid configuration: JWT_SECRET must be at least 32 bytes long (or unset outside production)');
+    }
+    jwtSecret = randomBytes(48).toString('base64url');
+    jwtSecretGenerated = true;
+  }
+
+  const poolMin = env.DATABASE_POOL_MIN ?? 2;
+  const poolMax = env.DATABASE_POOL_MAX ?? 10;
+  if (poolMin > poolMax) {
+    throw new ConfigError('Invalid configuration: DATABASE_POOL_MIN must not be greater than DATABASE_POOL_MAX');
+  }
+
+  return {
+    app: { nodeEnv, isProduction, host: env.HOST ?? '0.0.0.0', port, logLevel: env.LOG_LEVEL ?? (nodeEnv === NodeEnv.Test ? 'warn' : 'info') },
+    database: {
+      url: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/whatsapp',
+      poolMin,
+      poolMax,
+      migrationsRun: env.DATABASE_MIGRATIONS_RUN ?? true,
+    },
+    redis: { url: env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix: env.REDIS_PREFIX ?? 'wa' },
+    auth: {
+      jwtSecret,
+      jwtSecretGenerated,
+      jwtExpiresInSeconds: parseDurationSeconds(env.JWT_EXPIRES_IN ?? '1h'),
+      jwtIssuer: env.JWT_ISSUER ?? 'whatsapp-service',
+      jwtAudience: env.JWT_AUDIENCE ?? 'whatsapp-api',
+      adminEmail: env.ADMIN_EMAIL ?? 'admin@example.com',
+      adminPassword: env.ADMIN_PASSWORD,
+    },
+    twilio: {
+      useSandbox,
+      credentials,
+      webhookAuthTokens,
+      whatsappFrom,
+      messagingServiceSid,
+      apiBaseUrl: env.TWILIO_API_BASE_URL,
+      timeoutMs: env.TWILIO_TIMEOUT_MS ?? 15000,
+      webhookUrl,
+      statusCallbackUrl,
+      forceVerify,
+      sandbox,
+    },
+    whatsapp: {
+      workers: env.WHATSAPP_WORKERS ?? 5,
+      maxAttempts: env.WHATSAPP_MAX_ATTEMPTS ?? 5,
+      backoffMs: env.WHATSAPP_BACKOFF_MS ?? 2000,
+    },
+  };
+}
+
+/** Loads `.env` (when present) into process.env without overriding what is already set. */
+export function loadDotEnv(path = resolve(process.cwd(), '.env')): void {
+  if (existsSync(path)) process.loadEnvFile(path);
+}
+
+/** The configuration of this process, from its environment. */
+export function configurationFromProcess(): AppConfig {
+  return buildConfiguration(process.env);
+}

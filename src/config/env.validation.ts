@@ -1,0 +1,194 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsEmail,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+  ValidationError,
+} from 'class-validator';
+
+export enum NodeEnv {
+  Development = 'development',
+  Test = 'test',
+  Production = 'production',
+}
+
+/** Thrown for any configuration problem; its message is the single line printed at boot. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const toBool = ({ value }: { value: unknown }): unknown => {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value === 'boolean') return value;
+  const v = String(value).trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  return value; // left as a string so IsBoolean reports it
+};
+
+const toInt = ({ value }: { value: unknown }): unknown => {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value === 'number') return value;
+  return /^-?\d+$/.test(String(value).trim()) ? Number(String(value).trim()) : value;
+};
+
+const trimmed = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim();
+  return v === '' ? undefined : v;
+};
+
+const URL_RE = /^https?:\/\/[^\s/$.?#][^\s]*$/i;
+const WHATSAPP_SENDER_RE = /^whatsapp:\+[1-9]\d{6,14}$/;
+// JWT_EXPIRES_IN: seconds, or a number with s/m/h/d.
+const DURATION_RE = /^\d+\s*[smhd]?$/;
+
+/**
+ * Every environment variable the service reads. Names match the variables exactly so that
+ * a validation failure can name the variable the operator has to fix.
+ */
+export class EnvironmentVariables {
+  @IsOptional() @Transform(trimmed) @IsIn(Object.values(NodeEnv), { message: 'must be one of development, test, production' })
+  NODE_ENV?: NodeEnv;
+
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer port number' }) @Min(0) @Max(65535)
+  PORT?: number;
+
+  @IsOptional() @Transform(trimmed) @IsString()
+  HOST?: string;
+
+  @IsOptional() @Transform(trimmed) @Matches(/^postgres(ql)?:\/\/.+/, { message: 'must be a postgres:// connection URL' })
+  DATABASE_URL?: string;
+
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer' }) @Min(0) @Max(1000)
+  DATABASE_POOL_MIN?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer' }) @Min(1) @Max(1000)
+  DATABASE_POOL_MAX?: number;
+
+  @IsOptional() @Transform(toBool) @IsBoolean({ message: 'must be true or false' })
+  DATABASE_MIGRATIONS_RUN?: boolean;
+
+  @IsOptional() @Transform(trimmed) @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// or rediss:// URL' })
+  REDIS_URL?: string;
+
+  @IsOptional() @Transform(trimmed) @Matches(/^[A-Za-z0-9_:.-]{1,64}$/, { message: 'must be 1-64 letters, digits or _:.-' })
+  REDIS_PREFIX?: string;
+
+  @IsOptional() @Transform(trimmed) @IsString()
+  JWT_SECRET?: string;
+
+  @IsOptional() @Transform(trimmed) @Matches(DURATION_RE, { message: 'must be seconds or a duration like 15m, 1h, 7d' })
+  JWT_EXPIRES_IN?: string;
+
+  @IsOptional() @Transform(trimmed) @IsString()
+  JWT_ISSUER?: string;
+
+  @IsOptional() @Transform(trimmed) @IsString()
+  JWT_AUDIENCE?: string;
+
+  @IsOptional() @Transform(trimmed) @IsEmail({}, { message: 'must be an email address' })
+  ADMIN_EMAIL?: string;
+
+  @IsOptional() @Transform(trimmed) @IsString() @MinLength(8, { message: 'must be at least 8 characters' })
+  ADMIN_PASSWORD?: string;
+
+  @IsOptional() @Transform(trimmed) @Matches(/^AC[0-9a-fA-F]{32}$/, { message: 'must be an account SID: AC followed by 32 hex characters' })
+  TWILIO_ACCOUNT_SID?: string;
+
+  @IsOptional() @Transform(trimmed) @IsString()
+  TWILIO_AUTH_TOKEN?: string;
+
+  /** Comma-separated list of earlier auth tokens still accepted on webhooks during a rotation. */
+  @IsOptional() @Transform(trimmed) @IsString()
+  TWILIO_AUTH_TOKEN_PREVIOUS?: string;
+
+  @IsOptional() @Transform(trimmed) @Matches(/^SK[0-9a-fA-F]{32}$/, { message: 'must be an API key SID: SK followed by 32 hex characters' })
+  TWILIO_API_KEY?: string;
+
+  @IsOptional() @Transform(trimmed) @IsString()
+  TWILIO_API_SECRET?: string;
+
+  @IsOptional() @Transform(trimmed) @IsString()
+  TWILIO_WHATSAPP_FROM?: string;
+
+  @IsOptional() @Transform(trimmed) @Matches(/^MG[0-9a-fA-F]{32}$/, { message: 'must be a messaging service SID: MG followed by 32 hex characters' })
+  TWILIO_MESSAGING_SERVICE_SID?: string;
+
+  @IsOptional() @Transform(trimmed) @Matches(URL_RE, { message: 'must be an http(s) URL' })
+  TWILIO_API_BASE_URL?: string;
+
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer number of milliseconds' }) @Min(1000) @Max(120000)
+  TWILIO_TIMEOUT_MS?: number;
+
+  @IsOptional() @Transform(trimmed) @Matches(URL_RE, { message: 'must be an http(s) URL' })
+  WEBHOOK_URL?: string;
+
+  @IsOptional() @Transform(trimmed) @Matches(URL_RE, { message: 'must be an http(s) URL' })
+  STATUS_CALLBACK_URL?: string;
+
+  @IsOptional() @Transform(toBool) @IsBoolean({ message: 'must be true or false' })
+  FORCE_TWILIO_VERIFY?: boolean;
+
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer' }) @Min(1) @Max(500)
+  WHATSAPP_WORKERS?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer' }) @Min(1) @Max(50)
+  WHATSAPP_MAX_ATTEMPTS?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer number of milliseconds' }) @Min(10) @Max(3600000)
+  WHATSAPP_BACKOFF_MS?: number;
+
+  @IsOptional() @Transform(trimmed) @Matches(/^AC[0-9a-fA-F]{32}$/, { message: 'must be AC followed by 32 hex characters' })
+  SANDBOX_ACCOUNT_SID?: string;
+
+  @IsOptional() @Transform(trimmed) @IsString() @MinLength(8, { message: 'must be at least 8 characters' })
+  SANDBOX_AUTH_TOKEN?: string;
+
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer port number (0 picks a free one)' }) @Min(0) @Max(65535)
+  SANDBOX_PORT?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer number of milliseconds' }) @Min(0) @Max(600000)
+  SANDBOX_STATUS_DELAY_MS?: number;
+
+  @IsOptional() @Transform(trimmed) @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+    message: 'must be one of fatal, error, warn, info, debug, trace, silent',
+  })
+  LOG_LEVEL?: string;
+}
+
+const TYPE_CONSTRAINTS = ['isInt', 'isBoolean', 'matches', 'isIn', 'isEmail', 'isString'];
+
+function firstMessage(error: ValidationError): string {
+  if (error.constraints) {
+    // The type check says the most ("must be an integer" rather than "must not be greater than").
+    const keys = Object.keys(error.constraints);
+    const key = TYPE_CONSTRAINTS.find((k) => keys.includes(k)) ?? keys[0];
+    const msg = error.constraints[key];
+    // class-validator prefixes some messages with the property name; keep one copy of it.
+    return msg.startsWith(`${error.property} `) ? msg.slice(error.property.length + 1) : msg;
+  }
+  const child = error.children?.[0];
+  return child ? firstMessage(child) : 'is invalid';
+}
+
+export function validateEnvironment(env: Record<string, unknown>): EnvironmentVariables {
+  const instance = plainToInstance(EnvironmentVariables, env, { exposeDefaultValues: true });
+  const errors = validateSync(instance, { skipMissingProperties: false, whitelist: false });
+  if (errors.length > 0) {
+    const e = errors[0];
+    throw new ConfigError(`Invalid configuration: ${e.property} ${firstMessage(e)}`);
+  }
+  return instance;
+}

@@ -1,0 +1,8 @@
+import { User } from '../modules/auth/entities/user.entity';
+import { OutboxEntry } from './outbox/outbox-entry.entity';
+import { Contact } from '../modules/whatsapp/entities/contact.entity';
+import { MessageEvent } from '../modules/whatsapp/entities/message-event.entity';
+import { WhatsAppMessage } from '../modules/whatsapp/entities/whatsapp-message.entity';
+
+/** Listed explicitly (no globs) so the app, the CLI and the tests load the same entities from ts or js. */
+export const ENTITIES = [User, WhatsAppMessage, MessageEvent, Contact, OutboxEntry];

@@ -1,0 +1,40 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { OutboxEntry } from './outbox-entry.entity';
+
+export const OUTBOX_CHANNEL = 'outbox';
+
+export interface OutboxJob {
+  queue: string;
+  jobName: string;
+  jobId: string;
+  payload: Record<string, unknown>;
+  /** Not relayed before this time (default: now). */
+  availableAt?: Date;
+}
+
+/**
+ * Writes jobs in the caller's transaction. They reach BullMQ only if that transaction commits,
+ * and they reach it even when Redis is down at that moment (the relay keeps trying).
+ */
+@Injectable()
+export class OutboxWriter {
+  async add(manager: EntityManager, jobs: OutboxJob[]): Promise<void> {
+    if (jobs.length === 0) return;
+    await manager.createQueryBuilder().insert().into(OutboxEntry).values(jobs as QueryDeepPartialEntity<OutboxEntry>[]).execute();
+    // Delivered to listening relays when the transaction commits, so they move the jobs at once.
+    await manager.query('SELECT pg_notify($1, $2)', [OUTBOX_CHANNEL, String(jobs.length)]);
+  }
+
+  /** Drops a job that is no longer needed (not yet relayed). */
+  async cancel(manager: EntityManager, jobId: string): Promise<void> {
+    await manager.delete(OutboxEntry, { jobId });
+  }
+
+  /** Makes a delayed job due now and wakes the relays. */
+  async releaseNow(manager: EntityManager, jobId: string): Promise<void> {
+    await manager.update(OutboxEntry, { jobId }, { availableAt: () => 'now()' });
+    await manager.query('SELECT pg_notify($1, $2)', [OUTBOX_CHANNEL, '1']);
+  }
+}

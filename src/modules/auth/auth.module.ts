@@ -1,0 +1,30 @@
+import { Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { JwtModule } from '@nestjs/jwt';
+import { PassportModule } from '@nestjs/passport';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AppConfig } from '../../config/configuration';
+import { AdminBootstrapService } from './admin-bootstrap.service';
+import { AuthController } from './auth.controller';
+import { AuthService } from './auth.service';
+import { User } from './entities/user.entity';
+import { JwtAuthGuard } from './guards/jwt-auth.guard';
+import { RolesGuard } from './guards/roles.guard';
+import { JwtStrategy } from './strategies/jwt.strategy';
+import { jwtModuleOptions } from './jwt-options';
+import { UsersService } from './users.service';
+
+@Module({
+  imports: [
+    TypeOrmModule.forFeature([User]),
+    PassportModule,
+    JwtModule.registerAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<AppConfig, true>) => jwtModuleOptions(config.get('auth', { infer: true })),
+    }),
+  ],
+  controllers: [AuthController],
+  providers: [AuthService, UsersService, JwtStrategy, JwtAuthGuard, RolesGuard, AdminBootstrapService],
+  exports: [UsersService, JwtAuthGuard, RolesGuard, AdminBootstrapService],
+})
+export class AuthModule {}

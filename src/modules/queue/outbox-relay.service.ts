@@ -1,0 +1,157 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Queue } from 'bullmq';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../../config/configuration';
+import { OUTBOX_CHANNEL } from '../../database/outbox/outbox.writer';
+import { sendJobOptions } from './queue.presets';
+import { QueueName } from './queue.types';
+
+const BATCH_SIZE = 500;
+const POLL_INTERVAL_MS = 1000;
+/** Longest wait between two relay attempts of a row while Redis is down. */
+const MAX_RELAY_BACKOFF_S = 10;
+
+interface OutboxRow {
+  id: string;
+  queue: string;
+  jobName: string;
+  jobId: string;
+  payload: Record<string, unknown>;
+}
+
+/**
+ * Moves committed outbox rows into BullMQ. Woken by NOTIFY on commit (low latency) and by a
+ * poll (delayed rows, missed notifications, rows left by a crashed process). Several processes
+ * can run it: rows are claimed with SKIP LOCKED and deleted only after BullMQ has the job.
+ */
+@Injectable()
+export class OutboxRelayService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(OutboxRelayService.name);
+  private listener?: Client;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<unknown>;
+  private again = false;
+  private stopped = false;
+  private lastErrorLogged = 0;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectQueue(QueueName.WhatsApp) private readonly whatsappQueue: Queue,
+    private readonly config: ConfigService<AppConfig, true>,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.listen();
+    this.timer = setInterval(() => this.kick(), POLL_INTERVAL_MS);
+    this.timer.unref();
+    this.kick();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+    await this.listener?.end().catch(() => undefined);
+  }
+
+  /** Rows waiting to be relayed (for health and metrics). */
+  async backlog(): Promise<number> {
+    const [{ count }] = await this.dataSource.query('SELECT count(*)::int AS count FROM outbox');
+    return count;
+  }
+
+  private async listen(): Promise<void> {
+    if (this.stopped) return;
+    const client = new Client({ connectionString: this.config.get('database', { infer: true }).url });
+    client.on('notification', () => this.kick());
+    client.on('error', (err: Error) => {
+      this.logger.warn(`Outbox listener lost its connection (${err.message}); polling until it is back`);
+      this.listener = undefined;
+      setTimeout(() => void this.listen().catch(() => undefined), 2000).unref();
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      this.listener = client;
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      this.logger.warn(`Outbox listener could not connect (${(err as Error).message}); polling only`);
+      setTimeout(() => void this.listen().catch(() => undefined), 5000).unref();
+    }
+  }
+
+  /** Runs a drain now, or once more right after the one in progress. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain()
+      .catch((err) => this.logRelayError(err))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again && !this.stopped) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  /** Relays everything that is due; returns how many jobs were handed to BullMQ. */
+  async drain(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const moved = await this.relayBatch();
+      total += moved;
+      if (moved < BATCH_SIZE || this.stopped) return total;
+    }
+  }
+
+  private queueFor(name: string): Queue {
+    if (name === QueueName.WhatsApp) return this.whatsappQueue;
+    throw new Error(`Outbox row for unknown queue ${name}`);
+  }
+
+  private async relayBatch(): Promise<number> {
+    return this.dataSource.transaction(async (manager) => {
+      const rows: OutboxRow[] = await manager.query(
+        `SELECT id, queue, "jobName", "jobId", payload FROM outbox
+          WHERE "availableAt" <= now() ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [BATCH_SIZE],
+      );
+      if (rows.length === 0) return 0;
+      const opts = sendJobOptions(this.config.get('whatsapp', { infer: true }));
+      try {
+        const byQueue = new Map<string, OutboxRow[]>();
+        for (const r of rows) byQueue.set(r.queue, [...(byQueue.get(r.queue) ?? []), r]);
+        for (const [queue, list] of byQueue) {
+          await this.queueFor(queue).addBulk(list.map((r) => ({ name: r.jobName, data: r.payload, opts: { ...opts, jobId: r.jobId } })));
+        }
+      } catch (err) {
+        // Redis unreachable: keep the rows, try again later with a growing pause.
+        await manager.query(
+          `UPDATE outbox SET "relayAttempts" = "relayAttempts" + 1, "lastError" = $2,
+             "availableAt" = now() + make_interval(secs => LEAST($3, power(2, LEAST("relayAttempts", 5)))::int)
+           WHERE id = ANY($1::bigint[])`,
+          [rows.map((r) => r.id), (err as Error).message.slice(0, 500), MAX_RELAY_BACKOFF_S],
+        );
+        this.logRelayError(err, rows.length);
+        return 0;
+      }
+      await manager.query('DELETE FROM outbox WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
+      return rows.length;
+    });
+  }
+
+  private logRelayError(err: unknown, pending?: number): void {
+    // One line per 10 s is enough during an outage.
+    if (Date.now() - this.lastErrorLogged < 10_000) return;
+    this.lastErrorLogged = Date.now();
+    this.logger.warn(`Outbox relay could not reach the queue${pending ? ` (${pending} job(s) kept)` : ''}: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,43 @@
+import { BullModule } from '@nestjs/bullmq';
+import { Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { AppConfig } from '../../config/configuration';
+import { OutboxModule } from '../../database/outbox/outbox.module';
+import { WhatsAppModule } from '../whatsapp/whatsapp.module';
+import { OutboxRelayService } from './outbox-relay.service';
+import { QueueName } from './queue.types';
+import { WhatsAppSendProcessor } from './whatsapp-send.processor';
+
+@Module({
+  imports: [
+    BullModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<AppConfig, true>) => {
+        const redis = config.get('redis', { infer: true });
+        return {
+          prefix: redis.prefix,
+          // Workers block on Redis; BullMQ needs unlimited retries per request on their connections.
+          connection: { url: redis.url, maxRetriesPerRequest: null },
+        };
+      },
+    }),
+    BullModule.registerQueueAsync({
+      name: QueueName.WhatsApp,
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<AppConfig, true>) => {
+        const redis = config.get('redis', { infer: true });
+        return {
+          prefix: redis.prefix,
+          // The producer side fails fast when Redis is down, so the outbox relay can back off
+          // instead of hanging with a Postgres transaction open.
+          connection: { url: redis.url, enableOfflineQueue: false, maxRetriesPerRequest: 1 },
+        };
+      },
+    }),
+    OutboxModule,
+    WhatsAppModule,
+  ],
+  providers: [OutboxRelayService, WhatsAppSendProcessor],
+  exports: [BullModule, OutboxRelayService],
+})
+export class QueueModule {}

@@ -1,0 +1,57 @@
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Job, UnrecoverableError } from 'bullmq';
+import { AppConfig } from '../../config/configuration';
+import { DispatchError, MessageDispatchService } from '../whatsapp/message-dispatch.service';
+import { JobName, JobPayloads, QueueName } from './queue.types';
+
+type Handlers = { [K in JobName]: (job: Job<JobPayloads[K]>) => Promise<unknown> };
+
+/** Runs the send jobs of the `whatsapp` queue, WHATSAPP_WORKERS at a time per process. */
+@Processor(QueueName.WhatsApp)
+export class WhatsAppSendProcessor extends WorkerHost implements OnApplicationBootstrap {
+  private readonly logger = new Logger(WhatsAppSendProcessor.name);
+
+  /** One handler per job name; the type makes a missing one a compile error. */
+  private readonly handlers: Handlers = {
+    [JobName.SendMessage]: (job) => this.sendMessage(job),
+  };
+
+  constructor(
+    private readonly dispatcher: MessageDispatchService,
+    private readonly config: ConfigService<AppConfig, true>,
+  ) {
+    super();
+  }
+
+  onApplicationBootstrap(): void {
+    for (const name of Object.values(JobName)) {
+      if (typeof this.handlers[name] !== 'function') throw new Error(`Job ${name} has no handler`);
+    }
+    this.worker.concurrency = this.config.get('whatsapp', { infer: true }).workers;
+  }
+
+  async process(job: Job): Promise<unknown> {
+    const handler = this.handlers[job.name as JobName] as ((job: Job) => Promise<unknown>) | undefined;
+    // An unknown job name is a deployment mistake; retrying cannot fix it.
+    if (!handler) throw new UnrecoverableError(`No handler for job ${job.name}`);
+    return handler(job);
+  }
+
+  private async sendMessage(job: Job<JobPayloads[JobName.SendMessage]>): Promise<{ outcome: string; messageSid: string | null }> {
+    const maxAttempts = job.opts.attempts ?? 1;
+    try {
+      const result = await this.dispatcher.dispatch(job.data.messageId, { attempt: job.attemptsMade + 1, maxAttempts });
+      return { outcome: result.outcome, messageSid: result.message.messageSid };
+    } catch (err) {
+      if (err instanceof DispatchError && err.final) throw new UnrecoverableError(err.message);
+      throw err;
+    }
+  }
+
+  @OnWorkerEvent('error')
+  onError(err: Error): void {
+    this.logger.warn(`Worker error: ${err.message}`);
+  }
+}

@@ -1,0 +1,24 @@
+import RequestClient from 'twilio/lib/base/RequestClient';
+
+/**
+ * The official client's HTTP layer with Twilio's hosts rewritten to another base URL: the local
+ * sandbox, or any Twilio-compatible endpoint set in TWILIO_API_BASE_URL. Everything else
+ * (auth, serialisation, paging, errors) stays the real client's.
+ */
+export class BaseUrlRequestClient extends RequestClient {
+  private readonly base: string;
+
+  constructor(baseUrl: string, options: RequestClient.RequestClientOptions = {}) {
+    super(options);
+    this.base = baseUrl.replace(/\/+$/, '');
+  }
+
+  rewrite(uri: string): string {
+    // Twilio's hosts are https://<product>.twilio.com (api, content, messaging, ...).
+    return uri.replace(/^https:\/\/[a-z0-9.-]*twilio\.com/i, this.base);
+  }
+
+  override request<TData>(opts: RequestClient.RequestOptions<TData>) {
+    return super.request({ ...opts, uri: this.rewrite(opts.uri) });
+  }
+}

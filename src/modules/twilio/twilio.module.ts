@@ -1,0 +1,55 @@
+import { Inject, Module, OnApplicationShutdown, Optional } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import twilio from 'twilio';
+import { AppConfig } from '../../config/configuration';
+import { TwilioSandbox } from '../../sandbox/twilio-sandbox';
+import { BaseUrlRequestClient } from './base-url-request-client';
+import { startSandbox } from './sandbox-host';
+import { TWILIO_CLIENT } from './twilio.constants';
+import { TwilioProvider } from './twilio.provider';
+import RequestClient from 'twilio/lib/base/RequestClient';
+
+export const TWILIO_SANDBOX = Symbol('TWILIO_SANDBOX');
+
+@Module({
+  providers: [
+    {
+      provide: TWILIO_SANDBOX,
+      inject: [ConfigService],
+      useFactory: async (config: ConfigService<AppConfig, true>): Promise<TwilioSandbox | null> => {
+        const settings = config.get('twilio', { infer: true });
+        return settings.useSandbox ? startSandbox(settings) : null;
+      },
+    },
+    {
+      provide: TWILIO_CLIENT,
+      inject: [ConfigService, TWILIO_SANDBOX],
+      useFactory: (config: ConfigService<AppConfig, true>, sandbox: TwilioSandbox | null) => {
+        const settings = config.get('twilio', { infer: true });
+        // The service retries by error code itself, so the client's own 429 retry stays off.
+        const clientOptions = { timeout: settings.timeoutMs, keepAlive: true, autoRetry: false };
+        if (sandbox) {
+          return twilio(settings.sandbox.accountSid, settings.sandbox.authToken, {
+            httpClient: new BaseUrlRequestClient(sandbox.baseUrl, clientOptions),
+          });
+        }
+        const creds = settings.credentials!;
+        const httpClient = settings.apiBaseUrl
+          ? new BaseUrlRequestClient(settings.apiBaseUrl, clientOptions)
+          : new RequestClient(clientOptions);
+        return creds.kind === 'api-key'
+          ? twilio(creds.apiKey, creds.apiSecret, { accountSid: creds.accountSid, httpClient })
+          : twilio(creds.accountSid, creds.authToken, { httpClient });
+      },
+    },
+    TwilioProvider,
+  ],
+  exports: [TwilioProvider, TWILIO_SANDBOX],
+})
+export class TwilioModule implements OnApplicationShutdown {
+  constructor(@Optional() @Inject(TWILIO_SANDBOX) private readonly sandbox: TwilioSandbox | null) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.sandbox?.stop();
+  }
+}

@@ -1,0 +1,75 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Twilio } from 'twilio';
+import type { MessageInstance } from 'twilio/lib/rest/api/v2010/account/message';
+import { TWILIO_CLIENT } from './twilio.constants';
+import { classifyFailure } from './twilio-error-codes';
+import { OutboundMessageRequest, TwilioMessageSnapshot, TwilioRequestError } from './twilio.types';
+
+function snapshot(m: MessageInstance): TwilioMessageSnapshot {
+  return {
+    sid: m.sid,
+    status: m.status,
+    errorCode: m.errorCode ?? null,
+    errorMessage: m.errorMessage ?? null,
+    to: m.to,
+    from: m.from,
+    dateCreated: m.dateCreated ?? null,
+    dateSent: m.dateSent ?? null,
+    dateUpdated: m.dateUpdated ?? null,
+  };
+}
+
+/** The only place that talks to Twilio. Errors come out as TwilioRequestError, classified for retry. */
+@Injectable()
+export class TwilioProvider {
+  constructor(@Inject(TWILIO_CLIENT) private readonly client: Twilio) {}
+
+  async createMessage(req: OutboundMessageRequest): Promise<TwilioMessageSnapshot> {
+    try {
+      const message = await this.client.messages.create({
+        to: req.to,
+        ...(req.from ? { from: req.from } : {}),
+        ...(req.messagingServiceSid ? { messagingServiceSid: req.messagingServiceSid } : {}),
+        ...(req.body !== undefined && req.body !== null ? { body: req.body } : {}),
+        ...(req.mediaUrls && req.mediaUrls.length > 0 ? { mediaUrl: req.mediaUrls } : {}),
+        ...(req.contentSid ? { contentSid: req.contentSid } : {}),
+        ...(req.contentVariables ? { contentVariables: JSON.stringify(req.contentVariables) } : {}),
+        ...(req.statusCallback ? { statusCallback: req.statusCallback } : {}),
+      });
+      return snapshot(message);
+    } catch (err) {
+      throw TwilioProvider.toRequestError(err);
+    }
+  }
+
+  async fetchMessage(sid: string): Promise<TwilioMessageSnapshot> {
+    try {
+      return snapshot(await this.client.messages(sid).fetch());
+    } catch (err) {
+      throw TwilioProvider.toRequestError(err);
+    }
+  }
+
+  /** Recent messages to a number, newest first (used to find a send whose answer was lost). */
+  async listMessagesTo(to: string, sentAfter: Date, limit = 50): Promise<TwilioMessageSnapshot[]> {
+    try {
+      const list = await this.client.messages.list({ to, dateSentAfter: sentAfter, limit });
+      return list.map(snapshot);
+    } catch (err) {
+      throw TwilioProvider.toRequestError(err);
+    }
+  }
+
+  static toRequestError(err: unknown): TwilioRequestError {
+    const e = err as { code?: unknown; status?: unknown; message?: string; moreInfo?: string };
+    // RestException: Twilio answered with an error document (numeric code + HTTP status).
+    const twilioCode = typeof e?.code === 'number' ? e.code : null;
+    const httpStatus = typeof e?.status === 'number' ? e.status : null;
+    // Axios/network failure: string code such as ECONNRESET or ECONNABORTED (timeout).
+    const networkCode = typeof e?.code === 'string' ? e.code : null;
+    const timedOut = networkCode === 'ECONNABORTED' || networkCode === 'ETIMEDOUT' || /timeout/i.test(e?.message ?? '');
+    const classification = classifyFailure({ twilioCode, httpStatus, networkCode, timedOut });
+    const message = e?.message ?? String(err);
+    return new TwilioRequestError(message, twilioCode, httpStatus, networkCode, classification);
+  }
+}

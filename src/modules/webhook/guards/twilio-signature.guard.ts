@@ -1,0 +1,64 @@
+import { CanActivate, ExecutionContext, Injectable, Logger, SetMetadata } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+import { DomainException } from '../../../common/errors/domain.exception';
+import { ErrorCode } from '../../../common/errors/error-code';
+import { AppConfig } from '../../../config/configuration';
+import { publicWebhookUrl, verifyTwilioSignature } from '../twilio-signature.verifier';
+import { WebhookSignatureStats } from '../webhook-signature-stats';
+
+export enum WebhookKind {
+  Status = 'status',
+  Inbound = 'inbound',
+}
+export const WEBHOOK_KIND = 'twilio-webhook-kind';
+export const TwilioWebhook = (kind: WebhookKind) => SetMetadata(WEBHOOK_KIND, kind);
+
+export type VerifiedRequest = FastifyRequest & { twilioTokenIndex?: number | null; rawBody?: Buffer };
+
+@Injectable()
+export class TwilioSignatureGuard implements CanActivate {
+  private readonly logger = new Logger('TwilioSignature');
+
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly config: ConfigService<AppConfig, true>,
+    private readonly stats: WebhookSignatureStats,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const kind = this.reflector.getAllAndOverride<WebhookKind>(WEBHOOK_KIND, [context.getHandler(), context.getClass()]);
+    const req = context.switchToHttp().getRequest<VerifiedRequest>();
+    const twilio = this.config.get('twilio', { infer: true });
+    const configured = kind === WebhookKind.Status ? twilio.statusCallbackUrl : twilio.webhookUrl;
+    const url = publicWebhookUrl(configured, req.url);
+    const header = req.headers['x-twilio-signature'];
+    const signature = Array.isArray(header) ? header[0] : header;
+    const isJson = (req.headers['content-type'] ?? '').includes('application/json');
+    const params = !isJson && req.body && typeof req.body === 'object' ? (req.body as Record<string, string>) : {};
+
+    const check = verifyTwilioSignature(
+      { url, signature, params, rawJsonBody: isJson ? (req.rawBody?.toString('utf8') ?? '') : undefined },
+      twilio.webhookAuthTokens,
+    );
+    if (check.valid) {
+      req.twilioTokenIndex = check.tokenIndex;
+      this.stats.recordMatch(check.tokenIndex);
+      if (check.tokenIndex > 0) {
+        this.logger.warn(`Webhook signed with previous auth token #${check.tokenIndex}: finish the rotation once Twilio uses the new token`);
+      }
+      return true;
+    }
+    if (!twilio.forceVerify && !signature) {
+      // Allowed outside production only (the configuration refuses FORCE_TWILIO_VERIFY=false there).
+      this.stats.unsignedAccepted++;
+      this.logger.warn(`UNSIGNED ${kind} webhook accepted because FORCE_TWILIO_VERIFY=false: never run like this in production`);
+      req.twilioTokenIndex = null;
+      return true;
+    }
+    this.stats.recordFailure(check.reason);
+    this.logger.warn(`Rejected ${kind} webhook from ${req.ip}: signature ${check.reason} (url checked: ${url})`);
+    throw new DomainException(ErrorCode.InvalidSignature, 'Invalid or missing X-Twilio-Signature', { reason: check.reason });
+  }
+}

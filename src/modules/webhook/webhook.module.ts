@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { WhatsAppModule } from '../whatsapp/whatsapp.module';
+import { TwilioSignatureGuard } from './guards/twilio-signature.guard';
+import { StatusCallbackService } from './status-callback.service';
+import { WebhookController } from './webhook.controller';
+import { WebhookSignatureStats } from './webhook-signature-stats';
+
+@Module({
+  imports: [WhatsAppModule],
+  controllers: [WebhookController],
+  providers: [StatusCallbackService, TwilioSignatureGuard, WebhookSignatureStats],
+  exports: [WebhookSignatureStats],
+})
+export class WebhookModule {}

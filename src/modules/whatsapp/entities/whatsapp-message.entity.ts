@@ -1,0 +1,126 @@
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  PrimaryGeneratedColumn,
+  UpdateDateColumn,
+} from 'typeorm';
+import { MessageDirection, MessageStatus } from '../message-status';
+
+/**
+ * One WhatsApp message, outbound or inbound. The table and column names are quoted camelCase
+ * because the operators' runbook queries them exactly that way
+ * (`SELECT ... FROM "WhatsAppMessage" WHERE status = 'failed' ORDER BY "createdAt"`).
+ */
+@Entity({ name: 'WhatsAppMessage' })
+@Index('IDX_WhatsAppMessage_status_createdAt', ['status', 'createdAt'])
+@Index('IDX_WhatsAppMessage_createdAt', ['createdAt'])
+@Index('IDX_WhatsAppMessage_to_createdAt', ['to', 'createdAt'])
+export class WhatsAppMessage {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Index('UQ_WhatsAppMessage_messageSid', { unique: true, where: '"messageSid" IS NOT NULL' })
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  messageSid: string | null;
+
+  @Column({ type: 'varchar', length: 16 })
+  direction: MessageDirection;
+
+  @Column({ name: 'from', type: 'varchar', length: 64 })
+  from: string;
+
+  @Column({ name: 'to', type: 'varchar', length: 64 })
+  to: string;
+
+  @Column({ type: 'text', nullable: true })
+  body: string | null;
+
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  mediaUrls: string[];
+
+  /** Content type of each media URL, in the same order (inbound messages report them). */
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  mediaContentTypes: string[];
+
+  /** Approved template (Twilio Content API) sent instead of a free-form body. */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  contentSid: string | null;
+
+  @Column({ type: 'jsonb', nullable: true })
+  contentVariables: Record<string, string> | null;
+
+  /** WhatsApp profile name and id of the sender, for inbound messages. */
+  @Column({ type: 'varchar', length: 256, nullable: true })
+  profileName: string | null;
+
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  waId: string | null;
+
+  /** Further fields of an inbound message (buttons, location, referral), as Twilio posted them. */
+  @Column({ type: 'jsonb', nullable: true })
+  metadata: Record<string, string> | null;
+
+  /** For a re-send, the message it retries; the original keeps its own history. */
+  @Index('IDX_WhatsAppMessage_retryOf')
+  @Column({ type: 'uuid', nullable: true })
+  retryOf: string | null;
+
+  @Column({ type: 'varchar', length: 32 })
+  status: MessageStatus;
+
+  @Column({ type: 'integer', nullable: true })
+  errorCode: number | null;
+
+  /**
+   * Postgres folds unquoted identifiers to lower case, so the runbook's unquoted
+   * `GROUP BY errorCode` reads this column. It always mirrors "errorCode".
+   */
+  @Column({
+    name: 'errorcode',
+    type: 'integer',
+    nullable: true,
+    generatedType: 'STORED',
+    asExpression: '"errorCode"',
+    insert: false,
+    update: false,
+    select: false,
+  })
+  errorCodeFolded: number | null;
+
+  @Column({ type: 'text', nullable: true })
+  errorMessage: string | null;
+
+  @Column({ type: 'integer', default: 0 })
+  attempts: number;
+
+  /** The user who sent it (outbound through the API); null for inbound and internal sends. */
+  @Column({ type: 'uuid', nullable: true })
+  createdBy: string | null;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  queuedAt: Date | null;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  sentAt: Date | null;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  deliveredAt: Date | null;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  readAt: Date | null;
+
+  /** When the message reached failed or undelivered (see `status` for which). */
+  @Column({ type: 'timestamptz', nullable: true })
+  failedAt: Date | null;
+
+  @Column({ type: 'integer', nullable: true })
+  deliveryTimeMs: number | null;
+
+  @CreateDateColumn({ type: 'timestamptz' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ type: 'timestamptz' })
+  updatedAt: Date;
+}

@@ -1,0 +1,108 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Contact } from './entities/contact.entity';
+import { WhatsAppMessage } from './entities/whatsapp-message.entity';
+import { MessageDirection, MessageStatus } from './message-status';
+import { WHATSAPP_PREFIX } from './phone-number';
+
+/** Keywords WhatsApp/Twilio users send to opt out and back in (compared case-insensitively, trimmed). */
+export const OPT_OUT_KEYWORDS: ReadonlySet<string> = new Set(['stop', 'stopall', 'unsubscribe', 'cancel', 'end', 'quit', 'optout', 'opt-out', 'revoke']);
+export const OPT_IN_KEYWORDS: ReadonlySet<string> = new Set(['start', 'unstop', 'yes', 'optin', 'opt-in', 'subscribe']);
+
+/** Fields of Twilio's inbound webhook that the message row stores in their own columns. */
+const COLUMN_FIELDS = new Set(['MessageSid', 'SmsMessageSid', 'SmsSid', 'AccountSid', 'From', 'To', 'Body', 'NumMedia', 'ProfileName', 'WaId', 'SmsStatus', 'ApiVersion', 'NumSegments']);
+
+export enum InboundOutcome {
+  Stored = 'stored',
+  Duplicate = 'duplicate',
+}
+
+export interface InboundResult {
+  outcome: InboundOutcome;
+  messageId?: string;
+  optedOut?: boolean;
+  optedIn?: boolean;
+}
+
+function stripPrefix(address: string): string {
+  return address.toLowerCase().startsWith(WHATSAPP_PREFIX) ? address.slice(WHATSAPP_PREFIX.length) : address;
+}
+
+/** Stores messages users send to our WhatsApp senders and keeps their contact state. */
+@Injectable()
+export class InboundMessageService {
+  private readonly logger = new Logger(InboundMessageService.name);
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async receive(params: Record<string, string>): Promise<InboundResult> {
+    const sid = params.MessageSid ?? params.SmsMessageSid ?? params.SmsSid;
+    if (!sid) throw new Error('Inbound webhook without MessageSid');
+    const numMedia = Math.min(Number.parseInt(params.NumMedia ?? '0', 10) || 0, 10);
+    const mediaUrls: string[] = [];
+    const mediaContentTypes: string[] = [];
+    for (let i = 0; i < numMedia; i++) {
+      if (params[`MediaUrl${i}`]) {
+        mediaUrls.push(params[`MediaUrl${i}`]);
+        mediaContentTypes.push(params[`MediaContentType${i}`] ?? 'application/octet-stream');
+      }
+    }
+    // Buttons, location, referral and whatever Twilio adds later: kept, not dropped.
+    const metadata: Record<string, string> = {};
+    for (const [k, v] of Object.entries(params)) {
+      if (!COLUMN_FIELDS.has(k) && !/^Media(Url|ContentType)\d+$/.test(k)) metadata[k] = v;
+    }
+    const from = params.From ?? '';
+    const phone = stripPrefix(from);
+    const body = params.Body ?? '';
+    const keyword = body.trim().toLowerCase();
+    const now = new Date();
+
+    return this.dataSource.transaction(async (manager) => {
+      const inserted = await manager
+        .createQueryBuilder()
+        .insert()
+        .into(WhatsAppMessage)
+        .values({
+          direction: MessageDirection.Inbound,
+          messageSid: sid,
+          from,
+          to: params.To ?? '',
+          body,
+          mediaUrls,
+          mediaContentTypes,
+          profileName: params.ProfileName ?? null,
+          waId: params.WaId ?? null,
+          metadata,
+          status: MessageStatus.Received,
+        })
+        .orIgnore()
+        .returning(['id'])
+        .execute();
+      const row = (inserted.raw as { id: string }[])[0];
+      if (!row) return { outcome: InboundOutcome.Duplicate };
+
+      const optedOut = OPT_OUT_KEYWORDS.has(keyword);
+      const optedIn = OPT_IN_KEYWORDS.has(keyword);
+      // A reply opens (or renews) WhatsApp's 24-hour customer-service window.
+      await manager.query(
+        `INSERT INTO contacts (phone, "profileName", "lastInboundAt", "optedOutAt", "updatedAt")
+         VALUES ($1, $2, $3, CASE WHEN $4 THEN $3::timestamptz ELSE NULL END, now())
+         ON CONFLICT (phone) DO UPDATE SET
+           "profileName" = COALESCE(EXCLUDED."profileName", contacts."profileName"),
+           "lastInboundAt" = GREATEST(contacts."lastInboundAt", EXCLUDED."lastInboundAt"),
+           "optedOutAt" = CASE WHEN $4 THEN COALESCE(contacts."optedOutAt", $3::timestamptz) WHEN $5 THEN NULL ELSE contacts."optedOutAt" END,
+           "updatedAt" = now()`,
+        [phone, params.ProfileName ?? null, now, optedOut, optedIn],
+      );
+      if (optedOut) this.logger.log(`${phone} opted out (${keyword.toUpperCase()})`);
+      if (optedIn) this.logger.log(`${phone} opted back in (${keyword.toUpperCase()})`);
+      return { outcome: InboundOutcome.Stored, messageId: row.id, optedOut, optedIn };
+    });
+  }
+
+  findContact(phone: string): Promise<Contact | null> {
+    return this.dataSource.getRepository(Contact).findOne({ where: { phone } });
+  }
+}

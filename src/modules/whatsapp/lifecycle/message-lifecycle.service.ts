@@ -1,0 +1,191 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager, IsNull } from 'typeorm';
+import { MessageEvent } from '../entities/message-event.entity';
+import { WhatsAppMessage } from '../entities/whatsapp-message.entity';
+import { isMessageStatus, MessageStatus } from '../message-status';
+import { decideTransition, TIMESTAMP_OF } from './status-transitions';
+
+export enum EventSource {
+  Callback = 'callback',
+  Api = 'api',
+  Reconcile = 'reconcile',
+}
+
+export interface StatusEventInput {
+  messageSid: string;
+  status: string;
+  errorCode?: number | null;
+  errorMessage?: string | null;
+  source: EventSource;
+  /** When the status was reached; defaults to now. */
+  at?: Date;
+  raw?: Record<string, unknown>;
+  tokenIndex?: number | null;
+}
+
+export enum ApplyOutcome {
+  Applied = 'applied',
+  /** Recorded, but the message already had this status or a later one. */
+  Stale = 'stale',
+  /** The same (SID, status) was seen before: nothing changed. */
+  Duplicate = 'duplicate',
+  /** No message has this SID (yet): the event is kept and applied when the SID shows up. */
+  UnknownSid = 'unknown_sid',
+  /** Not a status Twilio documents: kept for the record, not applied. */
+  UnknownStatus = 'unknown_status',
+}
+
+export interface ApplyResult {
+  outcome: ApplyOutcome;
+  message?: WhatsAppMessage;
+  previousStatus?: MessageStatus;
+}
+
+/** Postgres advisory-lock key space for per-SID serialisation (see lockSid). */
+const SID_LOCK_NAMESPACE = 7_413;
+
+/**
+ * Applies Twilio statuses to messages through the transition table, whatever their source:
+ * status callbacks, the send's own answer, or a fetch during reconciliation.
+ */
+@Injectable()
+export class MessageLifecycleService {
+  private readonly logger = new Logger(MessageLifecycleService.name);
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * Serialises everything that touches one SID: a callback that overtakes the send's answer
+   * either commits before the SID is attached (and is picked up by attachSid) or waits for it.
+   */
+  private async lockSid(manager: EntityManager, sid: string): Promise<void> {
+    await manager.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SID_LOCK_NAMESPACE, sid]);
+  }
+
+  async applyStatusEvent(input: StatusEventInput): Promise<ApplyResult> {
+    return this.dataSource.transaction(async (manager) => {
+      await this.lockSid(manager, input.messageSid);
+      const message = await manager.findOne(WhatsAppMessage, { where: { messageSid: input.messageSid }, lock: { mode: 'pessimistic_write' } });
+      const inserted = await this.insertEvent(manager, input, message?.id ?? null);
+      if (!inserted) return { outcome: ApplyOutcome.Duplicate, message: message ?? undefined };
+      if (!isMessageStatus(input.status)) return { outcome: ApplyOutcome.UnknownStatus, message: message ?? undefined };
+      if (!message) return { outcome: ApplyOutcome.UnknownSid };
+      return this.applyToMessage(manager, message, inserted, input);
+    });
+  }
+
+  /**
+   * Stores the SID Twilio gave a message and applies the status of Twilio's answer, then any
+   * callbacks that arrived for that SID before it was known.
+   */
+  async attachSid(messageId: string, snapshot: { sid: string; status: string; errorCode?: number | null; errorMessage?: string | null }): Promise<WhatsAppMessage> {
+    return this.dataSource.transaction(async (manager) => {
+      await this.lockSid(manager, snapshot.sid);
+      const message = await manager.findOneOrFail(WhatsAppMessage, { where: { id: messageId }, lock: { mode: 'pessimistic_write' } });
+      message.messageSid = snapshot.sid;
+      await manager.update(WhatsAppMessage, { id: message.id }, { messageSid: snapshot.sid });
+      const apiEvent: StatusEventInput = {
+        messageSid: snapshot.sid,
+        status: snapshot.status,
+        errorCode: snapshot.errorCode ?? null,
+        errorMessage: snapshot.errorMessage ?? null,
+        source: EventSource.Api,
+      };
+      const inserted = await this.insertEvent(manager, apiEvent, message.id);
+      if (inserted && isMessageStatus(snapshot.status)) await this.applyToMessage(manager, message, inserted, apiEvent);
+      await this.applyOrphans(manager, message);
+      return message;
+    });
+  }
+
+  /** Applies events stored before their SID was known. Called on attach and by reconciliation. */
+  private async applyOrphans(manager: EntityManager, message: WhatsAppMessage): Promise<number> {
+    const orphans = await manager.find(MessageEvent, {
+      where: { messageSid: message.messageSid!, messageId: IsNull() },
+      order: { id: 'ASC' },
+    });
+    for (const event of orphans) {
+      await manager.update(MessageEvent, { id: event.id }, { messageId: message.id });
+      if (!isMessageStatus(event.status)) continue;
+      await this.applyToMessage(manager, message, event, {
+        messageSid: event.messageSid,
+        status: event.status,
+        errorCode: event.errorCode,
+        errorMessage: event.errorMessage,
+        source: event.source as EventSource,
+        at: event.receivedAt,
+        raw: event.raw,
+      });
+    }
+    if (orphans.length > 0) this.logger.log(`Applied ${orphans.length} early callback(s) to message ${message.id}`);
+    return orphans.length;
+  }
+
+  /** Inserts the event unless (SID, status) was seen already; returns it, or null for a duplicate. */
+  private async insertEvent(manager: EntityManager, input: StatusEventInput, messageId: string | null): Promise<MessageEvent | null> {
+    const result = await manager
+      .createQueryBuilder()
+      .insert()
+      .into(MessageEvent)
+      .values({
+        messageId,
+        messageSid: input.messageSid,
+        status: input.status,
+        errorCode: input.errorCode ?? null,
+        errorMessage: input.errorMessage ?? null,
+        source: input.source,
+        tokenIndex: input.tokenIndex ?? null,
+        raw: (input.raw ?? {}) as object,
+        receivedAt: input.at ?? new Date(),
+      })
+      .orIgnore()
+      .returning('*')
+      .execute();
+    const row = (result.raw as MessageEvent[])[0];
+    return row ?? null;
+  }
+
+  private async applyToMessage(
+    manager: EntityManager,
+    message: WhatsAppMessage,
+    event: MessageEvent,
+    input: StatusEventInput,
+  ): Promise<ApplyResult> {
+    const previousStatus = message.status;
+    const decision = decideTransition(message.status, input.status as MessageStatus);
+    const at = input.at ?? event.receivedAt ?? new Date();
+    const patch: Partial<WhatsAppMessage> = {};
+    for (const status of decision.reached) {
+      const field = TIMESTAMP_OF[status];
+      if (field && !message[field]) patch[field] = at;
+    }
+    if (decision.statusChanged) {
+      patch.status = decision.status;
+      if (input.errorCode || input.errorMessage) {
+        patch.errorCode = input.errorCode ?? null;
+        patch.errorMessage = input.errorMessage ?? null;
+      }
+    }
+    if (Object.keys(patch).length === 0) {
+      return { outcome: ApplyOutcome.Stale, message, previousStatus };
+    }
+    Object.assign(message, patch);
+    const deliveryTimeMs = MessageLifecycleService.deliveryTimeMs(message);
+    if (deliveryTimeMs !== message.deliveryTimeMs) {
+      patch.deliveryTimeMs = deliveryTimeMs;
+      message.deliveryTimeMs = deliveryTimeMs;
+    }
+    await manager.update(WhatsAppMessage, { id: message.id }, patch);
+    await manager.update(MessageEvent, { id: event.id }, { applied: true, messageId: message.id });
+    return { outcome: decision.statusChanged ? ApplyOutcome.Applied : ApplyOutcome.Stale, message, previousStatus };
+  }
+
+  /** Delivered time minus sent time (queued time when `sent` was never reported). */
+  static deliveryTimeMs(m: Pick<WhatsAppMessage, 'deliveredAt' | 'sentAt' | 'queuedAt'>): number | null {
+    if (!m.deliveredAt) return null;
+    const start = m.sentAt ?? m.queuedAt;
+    if (!start) return null;
+    return Math.max(0, new Date(m.deliveredAt).getTime() - new Date(start).getTime());
+  }
+}

@@ -1,0 +1,115 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { AppConfig } from '../../config/configuration';
+import { RetryClass } from '../twilio/twilio-error-codes';
+import { TwilioProvider } from '../twilio/twilio.provider';
+import { TwilioMessageSnapshot, TwilioRequestError } from '../twilio/twilio.types';
+import { WhatsAppMessage } from './entities/whatsapp-message.entity';
+import { MessageLifecycleService } from './lifecycle/message-lifecycle.service';
+import { MessageStatus } from './message-status';
+
+export interface DispatchAttempt {
+  /** 1-based number of this attempt. */
+  attempt: number;
+  maxAttempts: number;
+}
+
+export enum DispatchOutcome {
+  Sent = 'sent',
+  /** Nothing to do: already has a SID or is no longer waiting to be sent. */
+  Skipped = 'skipped',
+}
+
+export interface DispatchResult {
+  outcome: DispatchOutcome;
+  message: WhatsAppMessage;
+  snapshot?: TwilioMessageSnapshot;
+}
+
+/** A send attempt that failed; `final` says whether the message is now failed for good. */
+export class DispatchError extends Error {
+  constructor(
+    override readonly cause: TwilioRequestError,
+    readonly final: boolean,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DispatchError';
+  }
+}
+
+/** Sends one stored message to Twilio: the body of both queued and immediate sends. */
+@Injectable()
+export class MessageDispatchService {
+  private readonly logger = new Logger(MessageDispatchService.name);
+
+  constructor(
+    @InjectRepository(WhatsAppMessage) private readonly messages: Repository<WhatsAppMessage>,
+    private readonly twilio: TwilioProvider,
+    private readonly lifecycle: MessageLifecycleService,
+    private readonly config: ConfigService<AppConfig, true>,
+  ) {}
+
+  async dispatch(messageId: string, attempt: DispatchAttempt): Promise<DispatchResult> {
+    // Claim: only a message still waiting for its first successful create is sent. A job relayed
+    // twice, or a safety-net job after an immediate send, finds the SID and stops here.
+    const claimed = await this.messages
+      .createQueryBuilder()
+      .update(WhatsAppMessage)
+      .set({ attempts: () => '"attempts" + 1' })
+      .where('id = :id AND "messageSid" IS NULL AND status = :queued', { id: messageId, queued: MessageStatus.Queued })
+      .returning('*')
+      .execute();
+    const row = (claimed.raw as WhatsAppMessage[])[0];
+    if (!row) {
+      const current = await this.messages.findOne({ where: { id: messageId } });
+      if (!current) throw new Error(`Message ${messageId} does not exist`);
+      return { outcome: DispatchOutcome.Skipped, message: current };
+    }
+    const message = this.messages.create(row);
+
+    const twilio = this.config.get('twilio', { infer: true });
+    try {
+      const snapshot = await this.twilio.createMessage({
+        to: message.to,
+        from: message.from,
+        body: message.body ?? undefined,
+        mediaUrls: message.mediaUrls,
+        contentSid: message.contentSid ?? undefined,
+        contentVariables: message.contentVariables ?? undefined,
+        statusCallback: twilio.statusCallbackUrl,
+      });
+      const updated = await this.lifecycle.attachSid(message.id, snapshot);
+      return { outcome: DispatchOutcome.Sent, message: updated, snapshot };
+    } catch (err) {
+      if (!(err instanceof TwilioRequestError)) throw err;
+      const final = err.classification.retryClass === RetryClass.Permanent || attempt.attempt >= attempt.maxAttempts;
+      await this.recordFailure(message, err, final);
+      const reason = `${err.twilioCode ?? err.httpStatus ?? err.networkCode ?? 'error'}: ${err.message}`;
+      this.logger.warn(
+        `Send of message ${message.id} failed (attempt ${attempt.attempt}/${attempt.maxAttempts}, ${err.classification.retryClass}${final ? ', final' : ''}): ${reason}`,
+      );
+      throw new DispatchError(err, final, reason);
+    }
+  }
+
+  private async recordFailure(message: WhatsAppMessage, err: TwilioRequestError, final: boolean): Promise<void> {
+    const patch: Partial<WhatsAppMessage> = {
+      errorCode: err.twilioCode ?? null,
+      errorMessage: err.message,
+    };
+    if (final) {
+      patch.status = MessageStatus.Failed;
+      patch.failedAt = new Date();
+    }
+    // Only while still unsent: a concurrent success must never be overwritten by this failure.
+    await this.messages
+      .createQueryBuilder()
+      .update(WhatsAppMessage)
+      .set(patch)
+      .where('id = :id AND "messageSid" IS NULL AND status = :queued', { id: message.id, queued: MessageStatus.Queued })
+      .execute();
+  }
+}

@@ -1,0 +1,38 @@
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { DomainException } from '../../common/errors/domain.exception';
+import { ErrorCode } from '../../common/errors/error-code';
+
+export const WHATSAPP_PREFIX = 'whatsapp:';
+
+export interface WhatsAppAddress {
+  /** E.164, e.g. +14155550123 */
+  e164: string;
+  /** Twilio's WhatsApp address, e.g. whatsapp:+14155550123 */
+  address: string;
+}
+
+/**
+ * Parses a recipient as E.164, with or without the `whatsapp:` prefix. A number without a
+ * country code is the mistake behind Twilio's 21614/30003 failures, so it gets its own code.
+ */
+export function parseWhatsAppAddress(input: string, field = 'to'): WhatsAppAddress {
+  const raw = input.trim();
+  const withoutPrefix = raw.toLowerCase().startsWith(WHATSAPP_PREFIX) ? raw.slice(WHATSAPP_PREFIX.length).trim() : raw;
+  const compact = withoutPrefix.replace(/[\s().-]/g, '');
+  if (!/^\+?\d+$/.test(compact)) {
+    throw new DomainException(ErrorCode.InvalidPhoneNumber, `${field} must be a phone number in E.164 format, e.g. +14155550123`, { field });
+  }
+  if (!compact.startsWith('+')) {
+    const hint = compact.startsWith('00') ? `+${compact.slice(2)}` : `+<country code>${compact.replace(/^0+/, '')}`;
+    throw new DomainException(
+      ErrorCode.MissingCountryCode,
+      `${field} must include the country code in E.164 format, e.g. ${hint} (a number without a country code is what Twilio rejects with 21614/30003)`,
+      { field },
+    );
+  }
+  const parsed = parsePhoneNumberFromString(compact);
+  if (!parsed || !parsed.isValid()) {
+    throw new DomainException(ErrorCode.InvalidPhoneNumber, `${field} is not a valid phone number: ${withoutPrefix}`, { field });
+  }
+  return { e164: parsed.number, address: `${WHATSAPP_PREFIX}${parsed.number}` };
+}

@@ -1,0 +1,69 @@
+import { Body, Controller, Get, Param, Post, Res, UseGuards } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { ErrorBodyDto } from '../../common/http/error-body.dto';
+import { AuthenticatedUser } from '../auth/auth.types';
+import { CurrentUser } from '../auth/decorators/current-user.decorator';
+import { JwtAuthGuard } from '../auth/guards/jwt-auth.guard';
+import { RolesGuard } from '../auth/guards/roles.guard';
+import { DeliveryStatusDto, MessageEventDto } from './dto/delivery-status.dto';
+import { SendMessageDto } from './dto/send-message.dto';
+import { SendMessageResponseDto } from './dto/send-message-response.dto';
+import { WhatsAppService } from './whatsapp.service';
+
+@ApiTags('whatsapp')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ type: ErrorBodyDto, description: 'Missing, expired or invalid bearer token' })
+@UseGuards(JwtAuthGuard, RolesGuard)
+@Controller('whatsapp')
+export class WhatsAppController {
+  constructor(private readonly whatsapp: WhatsAppService) {}
+
+  @Post('send')
+  @ApiOperation({ summary: 'Send a WhatsApp message', description: 'Stored before the answer; queued (202) by default, or sent inline with immediate: true (201).' })
+  @ApiAcceptedResponse({ type: SendMessageResponseDto, description: 'Stored and queued; a worker sends it' })
+  @ApiCreatedResponse({ type: SendMessageResponseDto, description: 'Sent inline (immediate: true); messageSid is set' })
+  @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'Invalid input: VALIDATION_FAILED, MISSING_COUNTRY_CODE, INVALID_PHONE_NUMBER, UNKNOWN_SENDER' })
+  @ApiUnprocessableEntityResponse({ type: ErrorBodyDto, description: 'Twilio rejected an immediate send (TWILIO_REJECTED, with twilioCode and hint)' })
+  async send(@Body() dto: SendMessageDto, @CurrentUser() user: AuthenticatedUser, @Res({ passthrough: true }) reply: FastifyReply): Promise<SendMessageResponseDto> {
+    const { httpStatus, ...result } = await this.whatsapp.send({
+      to: dto.to,
+      body: dto.message,
+      mediaUrls: dto.mediaUrl,
+      contentSid: dto.contentSid,
+      contentVariables: dto.contentVariables,
+      from: dto.from,
+      immediate: dto.immediate,
+      userId: user.id,
+    });
+    reply.status(httpStatus);
+    return result;
+  }
+
+  @Get('delivery-status/:id')
+  @ApiOperation({ summary: 'Where a message is: status, error, timestamps, delivery time', description: 'Accepts the message id or the Twilio SID.' })
+  @ApiOkResponse({ type: DeliveryStatusDto })
+  @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No such message (MESSAGE_NOT_FOUND)' })
+  deliveryStatus(@Param('id') id: string): Promise<DeliveryStatusDto> {
+    return this.whatsapp.getDeliveryStatus(id);
+  }
+
+  @Get('messages/:id/events')
+  @ApiOperation({ summary: "A message's status history, as Twilio reported it" })
+  @ApiOkResponse({ type: MessageEventDto, isArray: true })
+  @ApiNotFoundResponse({ type: ErrorBodyDto })
+  events(@Param('id') id: string): Promise<MessageEventDto[]> {
+    return this.whatsapp.listEvents(id);
+  }
+}

@@ -1,0 +1,21 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { OutboxModule } from '../../database/outbox/outbox.module';
+import { AuthModule } from '../auth/auth.module';
+import { TwilioModule } from '../twilio/twilio.module';
+import { Contact } from './entities/contact.entity';
+import { MessageEvent } from './entities/message-event.entity';
+import { WhatsAppMessage } from './entities/whatsapp-message.entity';
+import { InboundMessageService } from './inbound-message.service';
+import { MessageLifecycleService } from './lifecycle/message-lifecycle.service';
+import { MessageDispatchService } from './message-dispatch.service';
+import { WhatsAppController } from './whatsapp.controller';
+import { WhatsAppService } from './whatsapp.service';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([WhatsAppMessage, MessageEvent, Contact]), OutboxModule, TwilioModule, AuthModule],
+  controllers: [WhatsAppController],
+  providers: [WhatsAppService, MessageDispatchService, MessageLifecycleService, InboundMessageService],
+  exports: [WhatsAppService, MessageDispatchService, MessageLifecycleService, InboundMessageService],
+})
+export class WhatsAppModule {}

@@ -1,0 +1,200 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, Repository } from 'typeorm';
+import { DomainException } from '../../common/errors/domain.exception';
+import { ErrorCode } from '../../common/errors/error-code';
+import { AppConfig } from '../../config/configuration';
+import { OutboxWriter } from '../../database/outbox/outbox.writer';
+import { JobName, JOB_QUEUE, sendJobId } from '../queue/queue.types';
+import { operatorHint, RetryClass } from '../twilio/twilio-error-codes';
+import { DeliveryStatusDto, MessageEventDto } from './dto/delivery-status.dto';
+import { MessageEvent } from './entities/message-event.entity';
+import { WhatsAppMessage } from './entities/whatsapp-message.entity';
+import { DispatchError, MessageDispatchService } from './message-dispatch.service';
+import { MessageDirection, MessageStatus } from './message-status';
+import { parseWhatsAppAddress } from './phone-number';
+
+export interface SendOptions {
+  immediate?: boolean;
+  mediaUrls?: string[];
+  from?: string;
+  contentSid?: string;
+  contentVariables?: Record<string, string>;
+  /** The API user sending it. */
+  userId?: string;
+}
+
+export interface SendResult {
+  success: true;
+  id: string;
+  messageSid: string | null;
+  status: MessageStatus;
+  /** 201 when sent inline, 202 when queued. */
+  httpStatus: 201 | 202;
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/**
+ * An immediate send also leaves a delayed outbox job behind, so that a crash in the middle of
+ * the inline call still gets the message sent (the job finds the SID and stops if it was).
+ */
+const IMMEDIATE_SAFETY_NET_MS = 120_000;
+
+function iso(d: Date | null): string | null {
+  return d ? new Date(d).toISOString() : null;
+}
+
+@Injectable()
+export class WhatsAppService {
+  private readonly logger = new Logger(WhatsAppService.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectRepository(WhatsAppMessage) private readonly messages: Repository<WhatsAppMessage>,
+    @InjectRepository(MessageEvent) private readonly events: Repository<MessageEvent>,
+    private readonly outbox: OutboxWriter,
+    private readonly dispatcher: MessageDispatchService,
+    private readonly config: ConfigService<AppConfig, true>,
+  ) {}
+
+  /** Sends a WhatsApp message from code; same rules and result as POST /whatsapp/send. */
+  sendWhatsAppMessage(to: string, body: string, options: SendOptions = {}): Promise<SendResult> {
+    return this.send({ to, body, ...options });
+  }
+
+  async send(input: SendOptions & { to: string; body?: string }): Promise<SendResult> {
+    const to = parseWhatsAppAddress(input.to, 'to');
+    const from = this.resolveSender(input.from);
+    const body = input.body ?? null;
+    if (!body && !input.contentSid && !(input.mediaUrls && input.mediaUrls.length > 0)) {
+      throw new DomainException(ErrorCode.ValidationFailed, 'message is required (or contentSid for a template, or mediaUrl)', {
+        field: 'message',
+      });
+    }
+    const immediate = input.immediate === true;
+    const now = new Date();
+
+    const message = await this.dataSource.transaction(async (manager) => {
+      const entity = manager.create(WhatsAppMessage, {
+        direction: MessageDirection.Outbound,
+        from,
+        to: to.address,
+        body,
+        mediaUrls: input.mediaUrls ?? [],
+        contentSid: input.contentSid ?? null,
+        contentVariables: input.contentVariables ?? null,
+        status: MessageStatus.Queued,
+        queuedAt: now,
+        createdBy: input.userId ?? null,
+      });
+      const saved = await manager.save(entity);
+      await this.outbox.add(manager, [
+        {
+          queue: JOB_QUEUE[JobName.SendMessage],
+          jobName: JobName.SendMessage,
+          jobId: sendJobId(saved.id),
+          payload: { messageId: saved.id },
+          ...(immediate ? { availableAt: new Date(now.getTime() + IMMEDIATE_SAFETY_NET_MS) } : {}),
+        },
+      ]);
+      return saved;
+    });
+
+    if (!immediate) {
+      return { success: true, id: message.id, messageSid: null, status: MessageStatus.Queued, httpStatus: 202 };
+    }
+    return this.sendInline(message);
+  }
+
+  private async sendInline(message: WhatsAppMessage): Promise<SendResult> {
+    const maxAttempts = this.config.get('whatsapp', { infer: true }).maxAttempts;
+    try {
+      const result = await this.dispatcher.dispatch(message.id, { attempt: 1, maxAttempts });
+      await this.outbox.cancel(this.dataSource.manager, sendJobId(message.id));
+      return {
+        success: true,
+        id: message.id,
+        messageSid: result.message.messageSid,
+        // As Twilio answered (queued, or accepted for a messaging service).
+        status: (result.snapshot?.status as MessageStatus | undefined) ?? result.message.status,
+        httpStatus: 201,
+      };
+    } catch (err) {
+      if (!(err instanceof DispatchError)) throw err;
+      if (err.cause.classification.retryClass !== RetryClass.Permanent && !err.final) {
+        // Twilio is unavailable right now: the message stays queued and the workers retry it.
+        await this.outbox.releaseNow(this.dataSource.manager, sendJobId(message.id));
+        this.logger.warn(`Immediate send of ${message.id} failed transiently; queued for retry`);
+        return { success: true, id: message.id, messageSid: null, status: MessageStatus.Queued, httpStatus: 202 };
+      }
+      await this.outbox.cancel(this.dataSource.manager, sendJobId(message.id));
+      const code = err.cause.twilioCode;
+      throw new DomainException(ErrorCode.TwilioRejected, `Twilio rejected the message: ${err.cause.message}`, {
+        id: message.id,
+        status: MessageStatus.Failed,
+        twilioCode: code,
+        hint: operatorHint(code) ?? err.cause.classification.hint ?? null,
+      });
+    }
+  }
+
+  /** The sender to use: the given one if configured, else the default. */
+  resolveSender(requested?: string): string {
+    const senders = this.config.get('twilio', { infer: true }).whatsappFrom;
+    if (!requested) return senders[0];
+    const normalized = parseWhatsAppAddress(requested, 'from').address;
+    if (!senders.includes(normalized)) {
+      throw new DomainException(ErrorCode.UnknownSender, `from must be one of the configured senders: ${senders.join(', ')}`, {
+        field: 'from',
+      });
+    }
+    return normalized;
+  }
+
+  async findByIdOrSid(idOrSid: string): Promise<WhatsAppMessage> {
+    const where = UUID_RE.test(idOrSid) ? { id: idOrSid } : { messageSid: idOrSid };
+    const message = await this.messages.findOne({ where });
+    if (!message) {
+      throw new DomainException(ErrorCode.MessageNotFound, `No message with id or SID ${idOrSid}`);
+    }
+    return message;
+  }
+
+  async getDeliveryStatus(idOrSid: string): Promise<DeliveryStatusDto> {
+    const m = await this.findByIdOrSid(idOrSid);
+    return {
+      id: m.id,
+      messageSid: m.messageSid,
+      status: m.status,
+      errorCode: m.errorCode,
+      errorMessage: m.errorMessage,
+      errorHint: operatorHint(m.errorCode) ?? null,
+      attempts: m.attempts,
+      timestamps: {
+        queued: iso(m.queuedAt),
+        sent: iso(m.sentAt),
+        delivered: iso(m.deliveredAt),
+        read: iso(m.readAt),
+        failed: iso(m.failedAt),
+      },
+      metrics: { deliveryTimeMs: m.deliveryTimeMs },
+    };
+  }
+
+  async listEvents(idOrSid: string): Promise<MessageEventDto[]> {
+    const m = await this.findByIdOrSid(idOrSid);
+    const rows = await this.events.find({ where: { messageId: m.id }, order: { receivedAt: 'ASC', id: 'ASC' } });
+    return rows.map((e) => ({
+      id: e.id,
+      messageSid: e.messageSid,
+      status: e.status,
+      errorCode: e.errorCode,
+      errorMessage: e.errorMessage,
+      source: e.source,
+      applied: e.applied,
+      receivedAt: e.receivedAt.toISOString(),
+      raw: e.raw,
+    }));
+  }
+}

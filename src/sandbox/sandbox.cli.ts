@@ -1,0 +1,99 @@
+import { parseArgs } from 'node:util';
+import { DEFAULT_STATUS_DELAY_MS, TwilioSandbox } from './twilio-sandbox';
+
+export const CLI_DEFAULTS = {
+  accountSid: 'AC00000000000000000000000000000000',
+  authToken: 'sandbox-auth-token-0000000000000',
+  host: '127.0.0.1',
+  port: 4010,
+} as const;
+
+const USAGE = `Usage: sandbox.cli [options]
+  --port <n>                  port to listen on (default ${CLI_DEFAULTS.port}; 0 = any free port)
+  --host <host>               interface to bind (default ${CLI_DEFAULTS.host})
+  --account-sid <AC...>       account SID clients authenticate as (default ${CLI_DEFAULTS.accountSid})
+  --auth-token <token>        auth token: Basic auth password and webhook signing key
+  --api-key <SK...:secret>    an API key also accepted for Basic auth (repeatable)
+  --status-delay-ms <n>       delay between status stages (default ${DEFAULT_STATUS_DELAY_MS})
+  --inbound-webhook-url <url> where inbound messages are posted
+  --help`;
+
+function fail(message: string): never {
+  console.error(`${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+function parseInteger(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) {
+    return fallback;
+  }
+  if (!/^\d+$/.test(raw)) {
+    fail(`--${name} must be a non-negative integer, got "${raw}"`);
+  }
+  return Number(raw);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'account-sid': { type: 'string' },
+      'auth-token': { type: 'string' },
+      'api-key': { type: 'string', multiple: true },
+      'status-delay-ms': { type: 'string' },
+      'inbound-webhook-url': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const apiKeys = (values['api-key'] ?? []).map((pair) => {
+    const separator = pair.indexOf(':');
+    if (separator <= 0) {
+      fail(`--api-key must be SK...:secret, got "${pair}"`);
+    }
+    return { sid: pair.slice(0, separator), secret: pair.slice(separator + 1) };
+  });
+
+  const sandbox = new TwilioSandbox({
+    accountSid: values['account-sid'] ?? CLI_DEFAULTS.accountSid,
+    authToken: values['auth-token'] ?? CLI_DEFAULTS.authToken,
+    apiKeys,
+    host: values.host ?? CLI_DEFAULTS.host,
+    port: parseInteger('port', values.port, CLI_DEFAULTS.port),
+    statusDelayMs: parseInteger('status-delay-ms', values['status-delay-ms'], DEFAULT_STATUS_DELAY_MS),
+    inboundWebhookUrl: values['inbound-webhook-url'],
+  });
+  const baseUrl = await sandbox.start();
+  console.log(baseUrl);
+
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      return;
+    }
+    stopping = true;
+    console.error(`[twilio-sandbox] ${signal}: stopping`);
+    sandbox.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(`[twilio-sandbox] stop failed: ${String(error)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+// Only when run as a program: importing CLI_DEFAULTS must not start a server.
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(`[twilio-sandbox] ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  });
+}
