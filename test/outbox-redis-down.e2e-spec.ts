@@ -28,7 +28,7 @@ describe('an accepted message survives a Redis outage (e2e)', () => {
 
     // Stored with its job in the outbox; health reports Redis down.
     expect(await t.query(`SELECT status FROM "WhatsAppMessage" WHERE id = $1`, [id])).toEqual([{ status: 'queued' }]);
-    expect(await t.query(`SELECT "jobName" FROM outbox WHERE "jobId" = $1`, [`send:${id}`])).toEqual([{ jobName: 'send-message' }]);
+    expect(await t.query(`SELECT "jobName" FROM outbox WHERE "jobId" = $1`, [`send-${id}`])).toEqual([{ jobName: 'send-message' }]);
     const health = await t.api('/api/v1/health');
     expect(health.status).toBe(503);
     expect(health.body.error).toHaveProperty('redis');
@@ -41,7 +41,7 @@ describe('an accepted message survives a Redis outage (e2e)', () => {
       return ['delivered', 'read'].includes(row.status);
     }, 'the message to be delivered after Redis came back', 45_000, 100);
     expect(t.sandbox.receivedRequests().filter((r) => r.params.To === `whatsapp:${to}`)).toHaveLength(1);
-    expect(await t.query(`SELECT 1 FROM outbox WHERE "jobId" = $1`, [`send:${id}`])).toHaveLength(0);
+    expect(await t.query(`SELECT 1 FROM outbox WHERE "jobId" = $1`, [`send-${id}`])).toHaveLength(0);
     expect((await t.api('/api/v1/health')).status).toBe(200);
   }, 90_000);
 });

@@ -1,6 +1,7 @@
 import { startTestApp, TestApp, waitFor } from './support/test-app';
 
 const TO = '+14155550100';
+const LONG = 'x'.repeat(1601);
 
 describe('sending (e2e)', () => {
   let t: TestApp;
@@ -67,7 +68,7 @@ describe('sending (e2e)', () => {
     expect(row).toEqual({ messageSid: res.body.messageSid, mediaUrls: ['https://example.com/a.png'] });
     expect(requestsTo(to)).toHaveLength(1);
     // No safety-net job is left behind after a successful inline send.
-    expect(await t.query(`SELECT 1 FROM outbox WHERE "jobId" = $1`, [`send:${res.body.id}`])).toHaveLength(0);
+    expect(await t.query(`SELECT 1 FROM outbox WHERE "jobId" = $1`, [`send-${res.body.id}`])).toHaveLength(0);
   });
 
   it('is usable from code: WhatsAppService.sendWhatsAppMessage', async () => {
@@ -79,16 +80,16 @@ describe('sending (e2e)', () => {
   });
 
   it.each([
-    [{ message: 'x' }, 'to', 'VALIDATION_FAILED'],
+    [{ message: 'x' }, 'to is required', 'VALIDATION_FAILED'],
     [{ to: '4155550104', message: 'x' }, 'country code', 'MISSING_COUNTRY_CODE'],
     [{ to: '+1415', message: 'x' }, 'not a valid phone number', 'INVALID_PHONE_NUMBER'],
     [{ to: TO }, 'message is required', 'VALIDATION_FAILED'],
-    [{ to: TO, message: 'x'.repeat(1601) }, 'message must be at most 1600 characters', 'VALIDATION_FAILED'],
+    [{ to: TO, message: LONG }, 'message must be at most 1600 characters', 'VALIDATION_FAILED'],
     [{ to: TO, message: 'x', mediaUrl: 'not a url' }, 'mediaUrl', 'VALIDATION_FAILED'],
     [{ to: TO, message: 'x', immediate: 'yes' }, 'immediate must be true or false', 'VALIDATION_FAILED'],
     [{ to: TO, message: 'x', from: 'whatsapp:+447911123456' }, 'from must be one of the configured senders', 'UNKNOWN_SENDER'],
     [{ to: TO, message: 'x', colour: 'blue' }, 'property colour should not exist', 'VALIDATION_FAILED'],
-  ])('refuses %p with 400 naming the problem, storing and sending nothing', async (body, text, code) => {
+  ])('refuses %j with 400 naming the problem, storing and sending nothing', async (body, text, code) => {
     const before = t.sandbox.receivedRequests().length;
     const [{ count }] = await t.query<{ count: number }>(`SELECT count(*)::int AS count FROM "WhatsAppMessage"`);
     const res = await send(body);

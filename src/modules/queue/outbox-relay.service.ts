@@ -45,6 +45,8 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    // Without a listener BullMQ prints every reconnect failure to stderr; one throttled line is enough.
+    this.whatsappQueue.on('error', (err) => this.logRelayError(err));
     await this.listen();
     this.timer = setInterval(() => this.kick(), POLL_INTERVAL_MS);
     this.timer.unref();
@@ -152,6 +154,6 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     // One line per 10 s is enough during an outage.
     if (Date.now() - this.lastErrorLogged < 10_000) return;
     this.lastErrorLogged = Date.now();
-    this.logger.warn(`Outbox relay could not reach the queue${pending ? ` (${pending} job(s) kept)` : ''}: ${(err as Error).message}`);
+    this.logger.warn(`Outbox relay cannot reach Redis${pending ? ` (${pending} job(s) kept in the outbox)` : ''}: ${(err as Error).message}`);
   }
 }

@@ -30,7 +30,7 @@ import { WhatsAppSendProcessor } from './whatsapp-send.processor';
           prefix: redis.prefix,
           // The producer side fails fast when Redis is down, so the outbox relay can back off
           // instead of hanging with a Postgres transaction open.
-          connection: { url: redis.url, enableOfflineQueue: false, maxRetriesPerRequest: 1 },
+          connection: { url: redis.url, enableOfflineQueue: false },
         };
       },
     }),

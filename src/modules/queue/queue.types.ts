@@ -20,7 +20,7 @@ export const JOB_QUEUE: Record<JobName, QueueName> = {
   [JobName.SendMessage]: QueueName.WhatsApp,
 };
 
-/** One BullMQ job id per message send: the outbox may relay a row twice, BullMQ keeps one job. */
+/** One BullMQ job id per message send (BullMQ ids may not contain ":"): the outbox may relay a row twice, BullMQ keeps one job. */
 export function sendJobId(messageId: string): string {
-  return `send:${messageId}`;
+  return `send-${messageId}`;
 }
