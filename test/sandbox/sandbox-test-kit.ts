@@ -12,8 +12,11 @@ export const MESSAGING_SERVICE_SID = 'MG00000000000000000000000000000001';
 
 /** Sends the real client's requests to the sandbox instead of api.twilio.com / content.twilio.com. */
 export class SandboxRequestClient extends RequestClient {
-  constructor(private readonly sandboxBaseUrl: string) {
-    super({ autoRetry: false });
+  constructor(
+    private readonly sandboxBaseUrl: string,
+    options: RequestClient.RequestClientOptions = {},
+  ) {
+    super({ autoRetry: false, ...options });
   }
 
   override request<TData>(opts: RequestClient.RequestOptions<TData>) {

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Twilio } from 'twilio';
 import type { MessageInstance } from 'twilio/lib/rest/api/v2010/account/message';
+import { DomainEvents, DomainEventType, TwilioCallCompletedEvent } from '../../common/events/domain-events';
 import { TWILIO_CLIENT } from './twilio.constants';
 import { classifyFailure } from './twilio-error-codes';
 import { OutboundMessageRequest, TwilioMessageSnapshot, TwilioRequestError } from './twilio.types';
@@ -20,12 +21,43 @@ function snapshot(m: MessageInstance): TwilioMessageSnapshot {
 }
 
 /** The only place that talks to Twilio. Errors come out as TwilioRequestError, classified for retry. */
+type Operation = TwilioCallCompletedEvent['operation'];
+
 @Injectable()
 export class TwilioProvider {
-  constructor(@Inject(TWILIO_CLIENT) private readonly client: Twilio) {}
+  constructor(
+    @Inject(TWILIO_CLIENT) private readonly client: Twilio,
+    private readonly events: DomainEvents,
+  ) {}
+
+  /** Times one call and turns its failure into a classified TwilioRequestError. */
+  private async call<T>(operation: Operation, fn: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      const result = await fn();
+      this.published(operation, started, null);
+      return result;
+    } catch (err) {
+      const error = TwilioProvider.toRequestError(err);
+      this.published(operation, started, error);
+      throw error;
+    }
+  }
+
+  private published(operation: Operation, started: number, error: TwilioRequestError | null): void {
+    this.events.publish({
+      type: DomainEventType.TwilioCallCompleted,
+      operation,
+      durationMs: performance.now() - started,
+      ok: !error,
+      twilioCode: error?.twilioCode ?? null,
+      httpStatus: error?.httpStatus ?? null,
+      networkCode: error?.networkCode ?? null,
+    });
+  }
 
   async createMessage(req: OutboundMessageRequest): Promise<TwilioMessageSnapshot> {
-    try {
+    return this.call('create', async () => {
       const message = await this.client.messages.create({
         to: req.to,
         ...(req.from ? { from: req.from } : {}),
@@ -37,27 +69,16 @@ export class TwilioProvider {
         ...(req.statusCallback ? { statusCallback: req.statusCallback } : {}),
       });
       return snapshot(message);
-    } catch (err) {
-      throw TwilioProvider.toRequestError(err);
-    }
+    });
   }
 
   async fetchMessage(sid: string): Promise<TwilioMessageSnapshot> {
-    try {
-      return snapshot(await this.client.messages(sid).fetch());
-    } catch (err) {
-      throw TwilioProvider.toRequestError(err);
-    }
+    return this.call('fetch', async () => snapshot(await this.client.messages(sid).fetch()));
   }
 
   /** Recent messages to a number, newest first (used to find a send whose answer was lost). */
   async listMessagesTo(to: string, sentAfter: Date, limit = 50): Promise<TwilioMessageSnapshot[]> {
-    try {
-      const list = await this.client.messages.list({ to, dateSentAfter: sentAfter, limit });
-      return list.map(snapshot);
-    } catch (err) {
-      throw TwilioProvider.toRequestError(err);
-    }
+    return this.call('list', async () => (await this.client.messages.list({ to, dateSentAfter: sentAfter, limit })).map(snapshot));
   }
 
   static toRequestError(err: unknown): TwilioRequestError {

@@ -3,12 +3,10 @@ import { WhatsAppModule } from '../whatsapp/whatsapp.module';
 import { TwilioSignatureGuard } from './guards/twilio-signature.guard';
 import { StatusCallbackService } from './status-callback.service';
 import { WebhookController } from './webhook.controller';
-import { WebhookSignatureStats } from './webhook-signature-stats';
 
 @Module({
   imports: [WhatsAppModule],
   controllers: [WebhookController],
-  providers: [StatusCallbackService, TwilioSignatureGuard, WebhookSignatureStats],
-  exports: [WebhookSignatureStats],
+  providers: [StatusCallbackService, TwilioSignatureGuard],
 })
 export class WebhookModule {}

@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { AppConfig } from '../../config/configuration';
+import { DomainEvents } from '../../common/events/domain-events';
 import { RetryClass } from '../twilio/twilio-error-codes';
 import { TwilioProvider } from '../twilio/twilio.provider';
 import { TwilioMessageSnapshot, TwilioRequestError } from '../twilio/twilio.types';
@@ -50,6 +51,7 @@ export class MessageDispatchService {
     private readonly twilio: TwilioProvider,
     private readonly lifecycle: MessageLifecycleService,
     private readonly config: ConfigService<AppConfig, true>,
+    private readonly events: DomainEvents,
   ) {}
 
   async dispatch(messageId: string, attempt: DispatchAttempt): Promise<DispatchResult> {
@@ -105,11 +107,14 @@ export class MessageDispatchService {
       patch.failedAt = new Date();
     }
     // Only while still unsent: a concurrent success must never be overwritten by this failure.
-    await this.messages
+    const result = await this.messages
       .createQueryBuilder()
       .update(WhatsAppMessage)
       .set(patch)
       .where('id = :id AND "messageSid" IS NULL AND status = :queued', { id: message.id, queued: MessageStatus.Queued })
       .execute();
+    if (final && result.affected) {
+      this.events.publish(MessageLifecycleService.appliedEvent({ ...message, ...patch } as WhatsAppMessage, message.status, true));
+    }
   }
 }

@@ -5,6 +5,7 @@ import { DataSource, Repository } from 'typeorm';
 import { DomainException } from '../../common/errors/domain.exception';
 import { ErrorCode } from '../../common/errors/error-code';
 import { AppConfig } from '../../config/configuration';
+import { DomainEvents, DomainEventType } from '../../common/events/domain-events';
 import { OutboxWriter } from '../../database/outbox/outbox.writer';
 import { JobName, JOB_QUEUE, sendJobId } from '../queue/queue.types';
 import { operatorHint, RetryClass } from '../twilio/twilio-error-codes';
@@ -52,10 +53,11 @@ export class WhatsAppService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectRepository(WhatsAppMessage) private readonly messages: Repository<WhatsAppMessage>,
-    @InjectRepository(MessageEvent) private readonly events: Repository<MessageEvent>,
+    @InjectRepository(MessageEvent) private readonly messageEvents: Repository<MessageEvent>,
     private readonly outbox: OutboxWriter,
     private readonly dispatcher: MessageDispatchService,
     private readonly config: ConfigService<AppConfig, true>,
+    private readonly domainEvents: DomainEvents,
   ) {}
 
   /** Sends a WhatsApp message from code; same rules and result as POST /whatsapp/send. */
@@ -101,6 +103,7 @@ export class WhatsAppService {
       return saved;
     });
 
+    this.domainEvents.publish({ type: DomainEventType.MessageAccepted, messageId: message.id, from, immediate });
     if (!immediate) {
       return { success: true, id: message.id, messageSid: null, status: MessageStatus.Queued, httpStatus: 202 };
     }
@@ -184,7 +187,7 @@ export class WhatsAppService {
 
   async listEvents(idOrSid: string): Promise<MessageEventDto[]> {
     const m = await this.findByIdOrSid(idOrSid);
-    const rows = await this.events.find({ where: { messageId: m.id }, order: { receivedAt: 'ASC', id: 'ASC' } });
+    const rows = await this.messageEvents.find({ where: { messageId: m.id }, order: { receivedAt: 'ASC', id: 'ASC' } });
     return rows.map((e) => ({
       id: e.id,
       messageSid: e.messageSid,

@@ -6,7 +6,7 @@ import { DomainException } from '../../../common/errors/domain.exception';
 import { ErrorCode } from '../../../common/errors/error-code';
 import { AppConfig } from '../../../config/configuration';
 import { publicWebhookUrl, verifyTwilioSignature } from '../twilio-signature.verifier';
-import { WebhookSignatureStats } from '../webhook-signature-stats';
+import { DomainEvents, DomainEventType } from '../../../common/events/domain-events';
 
 export enum WebhookKind {
   Status = 'status',
@@ -24,7 +24,7 @@ export class TwilioSignatureGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly config: ConfigService<AppConfig, true>,
-    private readonly stats: WebhookSignatureStats,
+    private readonly events: DomainEvents,
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
@@ -44,7 +44,7 @@ export class TwilioSignatureGuard implements CanActivate {
     );
     if (check.valid) {
       req.twilioTokenIndex = check.tokenIndex;
-      this.stats.recordMatch(check.tokenIndex);
+      this.events.publish({ type: DomainEventType.WebhookVerified, kind, ok: true, reason: null, tokenIndex: check.tokenIndex });
       if (check.tokenIndex > 0) {
         this.logger.warn(`Webhook signed with previous auth token #${check.tokenIndex}: finish the rotation once Twilio uses the new token`);
       }
@@ -52,12 +52,12 @@ export class TwilioSignatureGuard implements CanActivate {
     }
     if (!twilio.forceVerify && !signature) {
       // Allowed outside production only (the configuration refuses FORCE_TWILIO_VERIFY=false there).
-      this.stats.unsignedAccepted++;
+      this.events.publish({ type: DomainEventType.WebhookVerified, kind, ok: true, reason: 'unsigned_allowed', tokenIndex: null });
       this.logger.warn(`UNSIGNED ${kind} webhook accepted because FORCE_TWILIO_VERIFY=false: never run like this in production`);
       req.twilioTokenIndex = null;
       return true;
     }
-    this.stats.recordFailure(check.reason);
+    this.events.publish({ type: DomainEventType.WebhookVerified, kind, ok: false, reason: check.reason, tokenIndex: null });
     this.logger.warn(`Rejected ${kind} webhook from ${req.ip}: signature ${check.reason} (url checked: ${url})`);
     throw new DomainException(ErrorCode.InvalidSignature, 'Invalid or missing X-Twilio-Signature', { reason: check.reason });
   }

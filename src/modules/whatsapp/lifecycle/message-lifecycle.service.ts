@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, IsNull } from 'typeorm';
+import { DomainEvents, DomainEventType, MessageStatusAppliedEvent } from '../../../common/events/domain-events';
 import { MessageEvent } from '../entities/message-event.entity';
 import { WhatsAppMessage } from '../entities/whatsapp-message.entity';
 import { isMessageStatus, MessageStatus } from '../message-status';
@@ -53,7 +54,18 @@ const SID_LOCK_NAMESPACE = 7_413;
 export class MessageLifecycleService {
   private readonly logger = new Logger(MessageLifecycleService.name);
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly events: DomainEvents,
+  ) {}
+
+  /** Runs `work` in a transaction and publishes the status changes it made once it committed. */
+  private async inTransaction<T>(work: (manager: EntityManager, applied: MessageStatusAppliedEvent[]) => Promise<T>): Promise<T> {
+    const applied: MessageStatusAppliedEvent[] = [];
+    const result = await this.dataSource.transaction((manager) => work(manager, applied));
+    for (const event of applied) this.events.publish(event);
+    return result;
+  }
 
   /**
    * Serialises everything that touches one SID: a callback that overtakes the send's answer
@@ -64,14 +76,14 @@ export class MessageLifecycleService {
   }
 
   async applyStatusEvent(input: StatusEventInput): Promise<ApplyResult> {
-    return this.dataSource.transaction(async (manager) => {
+    return this.inTransaction(async (manager, applied) => {
       await this.lockSid(manager, input.messageSid);
       const message = await manager.findOne(WhatsAppMessage, { where: { messageSid: input.messageSid }, lock: { mode: 'pessimistic_write' } });
       const inserted = await this.insertEvent(manager, input, message?.id ?? null);
       if (!inserted) return { outcome: ApplyOutcome.Duplicate, message: message ?? undefined };
       if (!isMessageStatus(input.status)) return { outcome: ApplyOutcome.UnknownStatus, message: message ?? undefined };
       if (!message) return { outcome: ApplyOutcome.UnknownSid };
-      return this.applyToMessage(manager, message, inserted, input);
+      return this.applyToMessage(manager, message, inserted, input, applied);
     });
   }
 
@@ -80,7 +92,7 @@ export class MessageLifecycleService {
    * callbacks that arrived for that SID before it was known.
    */
   async attachSid(messageId: string, snapshot: { sid: string; status: string; errorCode?: number | null; errorMessage?: string | null }): Promise<WhatsAppMessage> {
-    return this.dataSource.transaction(async (manager) => {
+    return this.inTransaction(async (manager, applied) => {
       await this.lockSid(manager, snapshot.sid);
       const message = await manager.findOneOrFail(WhatsAppMessage, { where: { id: messageId }, lock: { mode: 'pessimistic_write' } });
       message.messageSid = snapshot.sid;
@@ -93,14 +105,14 @@ export class MessageLifecycleService {
         source: EventSource.Api,
       };
       const inserted = await this.insertEvent(manager, apiEvent, message.id);
-      if (inserted && isMessageStatus(snapshot.status)) await this.applyToMessage(manager, message, inserted, apiEvent);
-      await this.applyOrphans(manager, message);
+      if (inserted && isMessageStatus(snapshot.status)) await this.applyToMessage(manager, message, inserted, apiEvent, applied);
+      await this.applyOrphans(manager, message, applied);
       return message;
     });
   }
 
   /** Applies events stored before their SID was known. Called on attach and by reconciliation. */
-  private async applyOrphans(manager: EntityManager, message: WhatsAppMessage): Promise<number> {
+  private async applyOrphans(manager: EntityManager, message: WhatsAppMessage, applied: MessageStatusAppliedEvent[]): Promise<number> {
     const orphans = await manager.find(MessageEvent, {
       where: { messageSid: message.messageSid!, messageId: IsNull() },
       order: { id: 'ASC' },
@@ -116,7 +128,7 @@ export class MessageLifecycleService {
         source: event.source as EventSource,
         at: event.receivedAt,
         raw: event.raw,
-      });
+      }, applied);
     }
     if (orphans.length > 0) this.logger.log(`Applied ${orphans.length} early callback(s) to message ${message.id}`);
     return orphans.length;
@@ -151,6 +163,7 @@ export class MessageLifecycleService {
     message: WhatsAppMessage,
     event: MessageEvent,
     input: StatusEventInput,
+    applied: MessageStatusAppliedEvent[],
   ): Promise<ApplyResult> {
     const previousStatus = message.status;
     const decision = decideTransition(message.status, input.status as MessageStatus);
@@ -178,7 +191,26 @@ export class MessageLifecycleService {
     }
     await manager.update(WhatsAppMessage, { id: message.id }, patch);
     await manager.update(MessageEvent, { id: event.id }, { applied: true, messageId: message.id });
+    applied.push(MessageLifecycleService.appliedEvent(message, previousStatus, decision.statusChanged));
     return { outcome: decision.statusChanged ? ApplyOutcome.Applied : ApplyOutcome.Stale, message, previousStatus };
+  }
+
+  static appliedEvent(message: WhatsAppMessage, previousStatus: MessageStatus, statusChanged: boolean): MessageStatusAppliedEvent {
+    return {
+      type: DomainEventType.MessageStatusApplied,
+      messageId: message.id,
+      messageSid: message.messageSid,
+      from: message.from,
+      previousStatus,
+      status: message.status,
+      statusChanged,
+      errorCode: message.errorCode,
+      queuedAt: message.queuedAt,
+      sentAt: message.sentAt,
+      deliveredAt: message.deliveredAt,
+      readAt: message.readAt,
+      failedAt: message.failedAt,
+    };
   }
 
   /** Delivered time minus sent time (queued time when `sent` was never reported). */
