@@ -30,6 +30,9 @@ const LOG_LEVELS: Record<string, LogLevel[] | false> = {
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: API_BODY_LIMIT,
+    // Only affects the client address in logs and rate limits; webhook signatures are checked
+    // against the configured public URLs, whatever the proxies did to Host and scheme.
+    trustProxy: config.http.trustProxy,
     // A caller's X-Request-Id is kept (when sane) so one id follows a request across services.
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const incoming = req.headers['x-request-id'];

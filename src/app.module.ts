@@ -1,5 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
+import { APP_GUARD } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { UserThrottlerGuard } from './common/guards/user-throttler.guard';
 import { AppConfig } from './config/configuration';
 import { DatabaseModule } from './database/database.module';
 import { EventsModule } from './common/events/events.module';
@@ -19,6 +22,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, ignoreEnvVars: true, load: [() => config] }),
         EventsModule,
+        ThrottlerModule.forRoot({ throttlers: [{ name: 'api', ttl: 60_000, limit: config.http.rateLimitPerMinute }] }),
         DatabaseModule.forRoot(config.database),
         AuthModule,
         TwilioModule,
@@ -27,6 +31,7 @@ export class AppModule {
         WebhookModule,
         HealthModule,
       ],
+      providers: [{ provide: APP_GUARD, useClass: UserThrottlerGuard }],
     };
   }
 }

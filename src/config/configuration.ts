@@ -67,6 +67,25 @@ export interface WhatsAppSettings {
   workers: number;
   maxAttempts: number;
   backoffMs: number;
+  retryLaterMs: number;
+  /** Per sender, across all processes. */
+  mps: number;
+  enforceSessionWindow: boolean;
+  reconcileAfterMs: number;
+  reconcileIntervalMs: number;
+}
+
+export interface HttpSettings {
+  rateLimitPerMinute: number;
+  /** Fastify's trustProxy value. */
+  trustProxy: boolean | number | string[];
+  shutdownTimeoutMs: number;
+}
+
+export interface ObservabilitySettings {
+  logDir?: string;
+  metricsToken?: string;
+  metricsPort?: number;
 }
 
 export interface AppConfig {
@@ -76,6 +95,8 @@ export interface AppConfig {
   auth: AuthSettings;
   twilio: TwilioSettings;
   whatsapp: WhatsAppSettings;
+  http: HttpSettings;
+  observability: ObservabilitySettings;
 }
 
 export const SANDBOX_DEFAULT_ACCOUNT_SID = 'AC00000000000000000000000000000000';
@@ -101,6 +122,13 @@ function parseSenders(raw: string | undefined): string[] {
     }
   }
   return senders;
+}
+
+function parseTrustProxy(raw: string | undefined): boolean | number | string[] {
+  if (raw === undefined || /^(false|0|no|off)$/i.test(raw)) return false;
+  if (/^(true|yes|on)$/i.test(raw)) return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  return raw.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
 function isHttps(url: string): boolean {
@@ -236,6 +264,21 @@ export function buildConfiguration(raw: Record<string, string | undefined>): App
       workers: env.WHATSAPP_WORKERS ?? 5,
       maxAttempts: env.WHATSAPP_MAX_ATTEMPTS ?? 5,
       backoffMs: env.WHATSAPP_BACKOFF_MS ?? 2000,
+      retryLaterMs: env.WHATSAPP_RETRY_LATER_MS ?? 15 * 60_000,
+      mps: env.TWILIO_MPS ?? 80,
+      enforceSessionWindow: env.WHATSAPP_ENFORCE_SESSION_WINDOW ?? false,
+      reconcileAfterMs: env.RECONCILE_AFTER_MS ?? 10 * 60_000,
+      reconcileIntervalMs: env.RECONCILE_INTERVAL_MS ?? 60_000,
+    },
+    http: {
+      rateLimitPerMinute: env.API_RATE_LIMIT_PER_MINUTE ?? 600,
+      trustProxy: parseTrustProxy(env.TRUST_PROXY),
+      shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS ?? 25_000,
+    },
+    observability: {
+      logDir: env.LOG_DIR,
+      metricsToken: env.METRICS_TOKEN,
+      metricsPort: env.METRICS_PORT,
     },
   };
 }

@@ -150,6 +150,48 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer number of milliseconds' }) @Min(10) @Max(3600000)
   WHATSAPP_BACKOFF_MS?: number;
 
+  /** Messages per second per WhatsApp sender, across all workers and processes (Twilio's default is 80). */
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer' }) @Min(1) @Max(10000)
+  TWILIO_MPS?: number;
+
+  @IsOptional() @Transform(toBool) @IsBoolean({ message: 'must be true or false' })
+  WHATSAPP_ENFORCE_SESSION_WINDOW?: boolean;
+
+  /** Wait before the single later retry of "retry once later" failures (30003). */
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer number of milliseconds' }) @Min(10) @Max(86400000)
+  WHATSAPP_RETRY_LATER_MS?: number;
+
+  /** A message short of a final status for longer than this is fetched from Twilio. */
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer number of milliseconds' }) @Min(1000) @Max(604800000)
+  RECONCILE_AFTER_MS?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer number of milliseconds' }) @Min(1000) @Max(86400000)
+  RECONCILE_INTERVAL_MS?: number;
+
+  /** Requests per minute per API user (or per IP before login); webhooks and probes are exempt. */
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer' }) @Min(1) @Max(1000000)
+  API_RATE_LIMIT_PER_MINUTE?: number;
+
+  /** Fastify trustProxy: false, true, a hop count, or a comma-separated list of proxy addresses/CIDRs. */
+  @IsOptional() @Transform(trimmed) @IsString()
+  TRUST_PROXY?: string;
+
+  /** Directory for app.log and error.log (in addition to stdout). */
+  @IsOptional() @Transform(trimmed) @IsString()
+  LOG_DIR?: string;
+
+  /** Bearer token that /metrics requires. Unset: /metrics needs an admin's JWT. */
+  @IsOptional() @Transform(trimmed) @IsString() @MinLength(16, { message: 'must be at least 16 characters' })
+  METRICS_TOKEN?: string;
+
+  /** Serve /metrics on this separate port (e.g. only reachable inside the cluster) instead of the API port. */
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer port number' }) @Min(1) @Max(65535)
+  METRICS_PORT?: number;
+
+  /** How long a graceful shutdown waits for in-flight requests and jobs. */
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer number of milliseconds' }) @Min(0) @Max(600000)
+  SHUTDOWN_TIMEOUT_MS?: number;
+
   @IsOptional() @Transform(trimmed) @Matches(/^AC[0-9a-fA-F]{32}$/, { message: 'must be AC followed by 32 hex characters' })
   SANDBOX_ACCOUNT_SID?: string;
 
