@@ -16,18 +16,18 @@ export class Initial1764340000000 implements MigrationInterface {
         await queryRunner.query(`CREATE INDEX "IDX_message_events_messageId" ON "message_events" ("messageId") `);
         await queryRunner.query(`CREATE UNIQUE INDEX "UQ_message_events_sid_status" ON "message_events" ("messageSid", "status") `);
         await queryRunner.query(`INSERT INTO "typeorm_metadata"("database", "schema", "table", "type", "name", "value") VALUES ($1, $2, $3, $4, $5, $6)`, [database, "public","WhatsAppMessage","GENERATED_COLUMN","errorcode","\"errorCode\""]);
-        await queryRunner.query(`CREATE TABLE "WhatsAppMessage" ("id" uuid NOT NULL DEFAULT gen_random_uuid(), "messageSid" character varying(64), "direction" character varying(16) NOT NULL, "from" character varying(64) NOT NULL, "to" character varying(64) NOT NULL, "body" text, "mediaUrls" text array NOT NULL DEFAULT '{}', "mediaContentTypes" text array NOT NULL DEFAULT '{}', "contentSid" character varying(64), "contentVariables" jsonb, "profileName" character varying(256), "waId" character varying(32), "metadata" jsonb, "retryOf" uuid, "status" character varying(32) NOT NULL, "errorCode" integer, "errorcode" integer GENERATED ALWAYS AS ("errorCode") STORED, "errorMessage" text, "attempts" integer NOT NULL DEFAULT '0', "createdBy" uuid, "queuedAt" TIMESTAMP WITH TIME ZONE, "sentAt" TIMESTAMP WITH TIME ZONE, "deliveredAt" TIMESTAMP WITH TIME ZONE, "readAt" TIMESTAMP WITH TIME ZONE, "failedAt" TIMESTAMP WITH TIME ZONE, "deliveryTimeMs" integer, "createdAt" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), "updatedAt" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), CONSTRAINT "PK_9c64fa8d43e45afbc4f3c82428b" PRIMARY KEY ("id"))`);
+        await queryRunner.query(`CREATE TABLE "WhatsAppMessage" ("id" uuid NOT NULL DEFAULT gen_random_uuid(), "messageSid" character varying(64), "direction" character varying(16) NOT NULL, "from" character varying(64) NOT NULL, "to" character varying(64) NOT NULL, "body" text, "mediaUrls" text array NOT NULL DEFAULT '{}', "mediaContentTypes" text array NOT NULL DEFAULT '{}', "contentSid" character varying(64), "contentVariables" jsonb, "profileName" character varying(256), "waId" character varying(32), "metadata" jsonb, "retryOf" uuid, "status" character varying(32) NOT NULL, "errorCode" integer, "errorcode" integer GENERATED ALWAYS AS ("errorCode") STORED, "errorMessage" text, "attempts" integer NOT NULL DEFAULT '0', "createdBy" uuid, "queuedAt" TIMESTAMP WITH TIME ZONE, "sentAt" TIMESTAMP WITH TIME ZONE, "deliveredAt" TIMESTAMP WITH TIME ZONE, "readAt" TIMESTAMP WITH TIME ZONE, "failedAt" TIMESTAMP WITH TIME ZONE, "deliveryTimeMs" integer, "createdAt" TIMESTAMP(3) WITH TIME ZONE NOT NULL DEFAULT now(), "updatedAt" TIMESTAMP(3) WITH TIME ZONE NOT NULL DEFAULT now(), CONSTRAINT "PK_9c64fa8d43e45afbc4f3c82428b" PRIMARY KEY ("id"))`);
         await queryRunner.query(`CREATE UNIQUE INDEX "UQ_WhatsAppMessage_messageSid" ON "WhatsAppMessage" ("messageSid") WHERE "messageSid" IS NOT NULL`);
         await queryRunner.query(`CREATE INDEX "IDX_WhatsAppMessage_retryOf" ON "WhatsAppMessage" ("retryOf") `);
         await queryRunner.query(`CREATE INDEX "IDX_WhatsAppMessage_to_createdAt" ON "WhatsAppMessage" ("to", "createdAt") `);
-        await queryRunner.query(`CREATE INDEX "IDX_WhatsAppMessage_createdAt" ON "WhatsAppMessage" ("createdAt") `);
+        await queryRunner.query(`CREATE INDEX "IDX_WhatsAppMessage_createdAt_id" ON "WhatsAppMessage" ("createdAt", "id") `);
         await queryRunner.query(`CREATE INDEX "IDX_WhatsAppMessage_status_createdAt" ON "WhatsAppMessage" ("status", "createdAt") `);
     }
 
     public async down(queryRunner: QueryRunner): Promise<void> {
         const [{ database }] = await queryRunner.query(`SELECT current_database() AS database`);
         await queryRunner.query(`DROP INDEX "public"."IDX_WhatsAppMessage_status_createdAt"`);
-        await queryRunner.query(`DROP INDEX "public"."IDX_WhatsAppMessage_createdAt"`);
+        await queryRunner.query(`DROP INDEX "public"."IDX_WhatsAppMessage_createdAt_id"`);
         await queryRunner.query(`DROP INDEX "public"."IDX_WhatsAppMessage_to_createdAt"`);
         await queryRunner.query(`DROP INDEX "public"."IDX_WhatsAppMessage_retryOf"`);
         await queryRunner.query(`DROP INDEX "public"."UQ_WhatsAppMessage_messageSid"`);

@@ -22,7 +22,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, ignoreEnvVars: true, load: [() => config] }),
         EventsModule,
-        ThrottlerModule.forRoot({ throttlers: [{ name: 'api', ttl: 60_000, limit: config.http.rateLimitPerMinute }] }),
+        ThrottlerModule.forRoot({ throttlers: [{ name: 'default', ttl: 60_000, limit: config.http.rateLimitPerMinute }] }),
         DatabaseModule.forRoot(config.database),
         AuthModule,
         TwilioModule,

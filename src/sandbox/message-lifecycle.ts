@@ -28,7 +28,7 @@ interface PlannedStage {
 export const DEFAULT_WHATSAPP_SENDER = 'whatsapp:+14155238886';
 /** Twilio's test-credential "valid From" number, the SMS counterpart. */
 export const DEFAULT_SMS_SENDER = '+15005550006';
-// What Twilio bills a WhatsApp session message, as a negative amount the way its API shows prices.
+// Twilio fills `price` once a message is sent, as a negative amount (a charge); the figure is illustrative.
 const MESSAGE_PRICE = '-0.00500';
 
 const FAILURE_STATUSES = new Set<TwilioMessageStatus>([TwilioMessageStatus.Failed, TwilioMessageStatus.Undelivered]);

@@ -73,6 +73,7 @@ describe('MessageStore', () => {
   it('filters by To and by sent date (day, on-or-before, on-or-after), skipping unsent messages', () => {
     expect(sids(store.list({ pageSize: 50, page: 0, to: 'whatsapp:+1555' }))).toEqual(['SM4', 'SM2', 'SM1']);
     expect(sids(store.list({ pageSize: 50, page: 0, dateSent: '2026-01-02' }))).toEqual(['SM3', 'SM2']);
+    expect(sids(store.list({ pageSize: 50, page: 0, dateSent: '2026-01-02T23:59:00Z' }))).toEqual(['SM3', 'SM2']);
     expect(sids(store.list({ pageSize: 50, page: 0, dateSentBefore: '2026-01-01' }))).toEqual(['SM1']);
     expect(sids(store.list({ pageSize: 50, page: 0, dateSentAfter: '2026-01-02' }))).toEqual(['SM3', 'SM2']);
     expect(sids(store.list({ pageSize: 50, page: 0, dateSentAfter: '2026-01-02T12:00:00Z' }))).toEqual([]);

@@ -4,7 +4,7 @@ import { SidPrefix } from './twilio-format';
 export interface MessageListQuery {
   to?: string;
   from?: string;
-  /** `DateSent`: the GMT day (`YYYY-MM-DD`) or instant the message was sent. */
+  /** `DateSent`: the GMT day the message was sent (a full timestamp names its day, as the client sends Dates). */
   dateSent?: string;
   /** `DateSent<`: sent on or before. */
   dateSentBefore?: string;
@@ -133,7 +133,7 @@ export class MessageStore {
           return false;
         }
         const sentMs = Date.parse(resource.date_sent);
-        if (exact && (exact.byDay ? dayOf(sentMs) !== dayOf(exact.ms) : sentMs !== exact.ms)) {
+        if (exact && dayOf(sentMs) !== dayOf(exact.ms)) {
           return false;
         }
         if (before && (before.byDay ? dayOf(sentMs) > dayOf(before.ms) : sentMs > before.ms)) {

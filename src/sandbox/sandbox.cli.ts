@@ -68,9 +68,6 @@ async function main(): Promise<void> {
     statusDelayMs: parseInteger('status-delay-ms', values['status-delay-ms'], DEFAULT_STATUS_DELAY_MS),
     inboundWebhookUrl: values['inbound-webhook-url'],
   });
-  const baseUrl = await sandbox.start();
-  console.log(baseUrl);
-
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -86,8 +83,12 @@ async function main(): Promise<void> {
       },
     );
   };
+  // Installed before the URL is printed: whoever reads the URL may signal at once.
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
+
+  const baseUrl = await sandbox.start();
+  console.log(baseUrl);
 }
 
 // Only when run as a program: importing CLI_DEFAULTS must not start a server.

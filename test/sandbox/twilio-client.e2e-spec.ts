@@ -217,6 +217,8 @@ describe('TwilioSandbox with the official twilio client', () => {
       expect(bySender).toHaveLength(5);
       const sentToday = await client.messages.list({ to, dateSentAfter: new Date(today.getTime() - 60_000) });
       expect(sentToday).toHaveLength(5);
+      const sameDay = await client.messages.list({ to, dateSent: today });
+      expect(sameDay).toHaveLength(5);
       const sentBefore = await client.messages.list({ to, dateSentBefore: new Date('2000-01-01T00:00:00Z') });
       expect(sentBefore).toHaveLength(0);
       const dayOnly = await fetch(

@@ -15,8 +15,12 @@ export function statusTime(status: string, rawDlrDoneDate: string | undefined, r
   if (!rawDlrDoneDate || !DLR_STATUSES.has(status)) return receivedAt;
   const m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(rawDlrDoneDate.trim());
   if (!m) return receivedAt;
-  const dlr = new Date(Date.UTC(2000 + Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5])));
-  if (Number.isNaN(dlr.getTime())) return receivedAt;
+  const [year, month, day, hour, minute] = m.slice(1).map(Number);
+  const dlr = new Date(Date.UTC(2000 + year, month - 1, day, hour, minute));
+  // Date.UTC rolls 13/32/25:61 over into the next unit; such a value is not a date at all.
+  if (dlr.getUTCMonth() !== month - 1 || dlr.getUTCDate() !== day || dlr.getUTCHours() !== hour || dlr.getUTCMinutes() !== minute) {
+    return receivedAt;
+  }
   return Math.abs(receivedAt.getTime() - dlr.getTime()) < 60_000 ? receivedAt : dlr;
 }
 

@@ -10,6 +10,9 @@ import { TwilioMessageSnapshot, TwilioRequestError } from '../twilio/twilio.type
 import { WhatsAppMessage } from './entities/whatsapp-message.entity';
 import { MessageLifecycleService } from './lifecycle/message-lifecycle.service';
 import { MessageStatus } from './message-status';
+import { ContactPolicyService } from './contact-policy.service';
+import { WHATSAPP_PREFIX } from './phone-number';
+import { TwilioErrorCode } from '../twilio/twilio-error-codes';
 
 export interface DispatchAttempt {
   /** 1-based number of this attempt. */
@@ -52,6 +55,7 @@ export class MessageDispatchService {
     private readonly lifecycle: MessageLifecycleService,
     private readonly config: ConfigService<AppConfig, true>,
     private readonly events: DomainEvents,
+    private readonly contactPolicy: ContactPolicyService,
   ) {}
 
   async dispatch(messageId: string, attempt: DispatchAttempt): Promise<DispatchResult> {
@@ -71,6 +75,14 @@ export class MessageDispatchService {
       return { outcome: DispatchOutcome.Skipped, message: current };
     }
     const message = this.messages.create(row);
+
+    // The user may have replied STOP after the message was accepted: do not pay for a send
+    // Twilio would refuse (21610) or, worse, deliver against the user's wish.
+    if (await this.contactPolicy.isOptedOut(message.to.slice(WHATSAPP_PREFIX.length))) {
+      const optedOut = TwilioProvider.toRequestError({ code: TwilioErrorCode.UnsubscribedRecipient, status: 400, message: 'The recipient opted out (STOP) after the message was accepted' });
+      await this.recordFailure(message, optedOut, true);
+      throw new DispatchError(optedOut, true, `${TwilioErrorCode.UnsubscribedRecipient}: ${optedOut.message}`);
+    }
 
     const twilio = this.config.get('twilio', { infer: true });
     try {

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Post, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -21,6 +21,11 @@ import { DeliveryStatusDto, MessageEventDto } from './dto/delivery-status.dto';
 import { SendMessageDto } from './dto/send-message.dto';
 import { SendMessageResponseDto } from './dto/send-message-response.dto';
 import { WhatsAppService } from './whatsapp.service';
+import { ContactPolicyService } from './contact-policy.service';
+import { ContactDto } from './dto/contact.dto';
+import { ListMessagesQueryDto, MessagePageDto } from './dto/list-messages.dto';
+import { MessageQueryService } from './message-query.service';
+import { parseWhatsAppAddress } from './phone-number';
 
 @ApiTags('whatsapp')
 @ApiBearerAuth()
@@ -28,7 +33,11 @@ import { WhatsAppService } from './whatsapp.service';
 @UseGuards(JwtAuthGuard, RolesGuard)
 @Controller('whatsapp')
 export class WhatsAppController {
-  constructor(private readonly whatsapp: WhatsAppService) {}
+  constructor(
+    private readonly whatsapp: WhatsAppService,
+    private readonly messageQuery: MessageQueryService,
+    private readonly contacts: ContactPolicyService,
+  ) {}
 
   @Post('send')
   @ApiOperation({ summary: 'Send a WhatsApp message', description: 'Stored before the answer; queued (202) by default, or sent inline with immediate: true (201).' })
@@ -65,5 +74,21 @@ export class WhatsAppController {
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   events(@Param('id') id: string): Promise<MessageEventDto[]> {
     return this.whatsapp.listEvents(id);
+  }
+
+  @Get('messages')
+  @ApiOperation({ summary: 'List messages, newest first', description: 'Admins see every message (inbound too); senders see the ones they sent. Cursor pagination.' })
+  @ApiOkResponse({ type: MessagePageDto })
+  @ApiBadRequestResponse({ type: ErrorBodyDto })
+  list(@Query() query: ListMessagesQueryDto, @CurrentUser() user: AuthenticatedUser): Promise<MessagePageDto> {
+    return this.messageQuery.list(query, user);
+  }
+
+  @Get('contacts/:phone')
+  @ApiOperation({ summary: "A WhatsApp user's 24-hour window and opt-out state" })
+  @ApiOkResponse({ type: ContactDto })
+  @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'Not an E.164 number' })
+  contact(@Param('phone') phone: string): Promise<ContactDto> {
+    return this.contacts.describe(parseWhatsAppAddress(phone, 'phone').e164);
   }
 }

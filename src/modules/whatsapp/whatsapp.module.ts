@@ -11,11 +11,13 @@ import { MessageLifecycleService } from './lifecycle/message-lifecycle.service';
 import { MessageDispatchService } from './message-dispatch.service';
 import { WhatsAppController } from './whatsapp.controller';
 import { WhatsAppService } from './whatsapp.service';
+import { ContactPolicyService } from './contact-policy.service';
+import { MessageQueryService } from './message-query.service';
 
 @Module({
   imports: [TypeOrmModule.forFeature([WhatsAppMessage, MessageEvent, Contact]), OutboxModule, TwilioModule, AuthModule],
   controllers: [WhatsAppController],
-  providers: [WhatsAppService, MessageDispatchService, MessageLifecycleService, InboundMessageService],
-  exports: [WhatsAppService, MessageDispatchService, MessageLifecycleService, InboundMessageService],
+  providers: [WhatsAppService, MessageDispatchService, MessageLifecycleService, InboundMessageService, ContactPolicyService, MessageQueryService],
+  exports: [WhatsAppService, MessageDispatchService, MessageLifecycleService, InboundMessageService, ContactPolicyService],
 })
 export class WhatsAppModule {}

@@ -12,6 +12,7 @@ import { operatorHint, RetryClass } from '../twilio/twilio-error-codes';
 import { DeliveryStatusDto, MessageEventDto } from './dto/delivery-status.dto';
 import { MessageEvent } from './entities/message-event.entity';
 import { WhatsAppMessage } from './entities/whatsapp-message.entity';
+import { ContactPolicyService } from './contact-policy.service';
 import { DispatchError, MessageDispatchService } from './message-dispatch.service';
 import { MessageDirection, MessageStatus } from './message-status';
 import { parseWhatsAppAddress } from './phone-number';
@@ -58,6 +59,7 @@ export class WhatsAppService {
     private readonly dispatcher: MessageDispatchService,
     private readonly config: ConfigService<AppConfig, true>,
     private readonly domainEvents: DomainEvents,
+    private readonly contactPolicy: ContactPolicyService,
   ) {}
 
   /** Sends a WhatsApp message from code; same rules and result as POST /whatsapp/send. */
@@ -74,6 +76,7 @@ export class WhatsAppService {
         field: 'message',
       });
     }
+    await this.contactPolicy.assertCanSend({ phone: to.e164, isTemplate: !!input.contentSid });
     const immediate = input.immediate === true;
     const now = new Date();
 

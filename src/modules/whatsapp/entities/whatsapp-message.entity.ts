@@ -15,7 +15,7 @@ import { MessageDirection, MessageStatus } from '../message-status';
  */
 @Entity({ name: 'WhatsAppMessage' })
 @Index('IDX_WhatsAppMessage_status_createdAt', ['status', 'createdAt'])
-@Index('IDX_WhatsAppMessage_createdAt', ['createdAt'])
+@Index('IDX_WhatsAppMessage_createdAt_id', ['createdAt', 'id'])
 @Index('IDX_WhatsAppMessage_to_createdAt', ['to', 'createdAt'])
 export class WhatsAppMessage {
   @PrimaryGeneratedColumn('uuid')
@@ -118,9 +118,10 @@ export class WhatsAppMessage {
   @Column({ type: 'integer', nullable: true })
   deliveryTimeMs: number | null;
 
-  @CreateDateColumn({ type: 'timestamptz' })
+  /** Millisecond precision, like JavaScript dates, so list cursors compare exactly. */
+  @CreateDateColumn({ type: 'timestamptz', precision: 3 })
   createdAt: Date;
 
-  @UpdateDateColumn({ type: 'timestamptz' })
+  @UpdateDateColumn({ type: 'timestamptz', precision: 3 })
   updatedAt: Date;
 }

@@ -1,0 +1,74 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { DomainException } from '../../common/errors/domain.exception';
+import { ErrorCode } from '../../common/errors/error-code';
+import { AppConfig } from '../../config/configuration';
+import { ContactDto } from './dto/contact.dto';
+import { Contact } from './entities/contact.entity';
+
+/** WhatsApp delivers free-form messages only this long after the user's last message. */
+export const SESSION_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+export interface SendIntent {
+  /** E.164 without the whatsapp: prefix. */
+  phone: string;
+  /** Approved templates may be sent outside the 24-hour window. */
+  isTemplate: boolean;
+}
+
+/** Who may be messaged, and how: opt-outs and WhatsApp's customer-service window. */
+@Injectable()
+export class ContactPolicyService {
+  constructor(
+    @InjectRepository(Contact) private readonly contacts: Repository<Contact>,
+    private readonly config: ConfigService<AppConfig, true>,
+  ) {}
+
+  /** Refuses, before any Twilio call, a send that cannot or must not reach the user. */
+  async assertCanSend(intent: SendIntent, now = new Date()): Promise<void> {
+    const contact = await this.contacts.findOne({ where: { phone: intent.phone } });
+    if (contact?.optedOutAt) {
+      throw new DomainException(
+        ErrorCode.RecipientOptedOut,
+        `${intent.phone} opted out (replied STOP) on ${contact.optedOutAt.toISOString()}; they must reply START before they can be messaged again`,
+        { to: intent.phone, optedOutAt: contact.optedOutAt.toISOString() },
+      );
+    }
+    if (intent.isTemplate || !this.config.get('whatsapp', { infer: true }).enforceSessionWindow) return;
+    const expiresAt = ContactPolicyService.windowExpiresAt(contact);
+    if (!expiresAt || expiresAt <= now) {
+      throw new DomainException(
+        ErrorCode.OutsideSessionWindow,
+        `${intent.phone} has not written in the last 24 hours, so WhatsApp only accepts an approved template: send contentSid (and contentVariables) instead of message`,
+        { to: intent.phone, lastInboundAt: contact?.lastInboundAt?.toISOString() ?? null },
+      );
+    }
+  }
+
+  /** Whether the recipient opted out, checked again right before the Twilio call. */
+  async isOptedOut(phone: string): Promise<boolean> {
+    const c = await this.contacts.findOne({ where: { phone }, select: { phone: true, optedOutAt: true } });
+    return !!c?.optedOutAt;
+  }
+
+  async describe(phone: string, now = new Date()): Promise<ContactDto> {
+    const contact = await this.contacts.findOne({ where: { phone } });
+    const expiresAt = ContactPolicyService.windowExpiresAt(contact);
+    return {
+      phone,
+      known: !!contact,
+      profileName: contact?.profileName ?? null,
+      lastInboundAt: contact?.lastInboundAt?.toISOString() ?? null,
+      sessionWindowOpen: !!expiresAt && expiresAt > now,
+      sessionWindowExpiresAt: expiresAt && expiresAt > now ? expiresAt.toISOString() : null,
+      optedOut: !!contact?.optedOutAt,
+      optedOutAt: contact?.optedOutAt?.toISOString() ?? null,
+    };
+  }
+
+  static windowExpiresAt(contact: Pick<Contact, 'lastInboundAt'> | null): Date | null {
+    return contact?.lastInboundAt ? new Date(contact.lastInboundAt.getTime() + SESSION_WINDOW_MS) : null;
+  }
+}

@@ -1,0 +1,76 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsEnum, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { MessageDirection, MessageStatus } from '../message-status';
+
+export class ListMessagesQueryDto {
+  @ApiPropertyOptional({ enum: MessageDirection })
+  @IsOptional()
+  @IsEnum(MessageDirection, { message: `direction must be one of ${Object.values(MessageDirection).join(', ')}` })
+  direction?: MessageDirection;
+
+  @ApiPropertyOptional({ enum: MessageStatus })
+  @IsOptional()
+  @IsEnum(MessageStatus, { message: `status must be one of ${Object.values(MessageStatus).join(', ')}` })
+  status?: MessageStatus;
+
+  @ApiPropertyOptional({ description: 'Recipient, E.164 with or without whatsapp:' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  to?: string;
+
+  @ApiPropertyOptional({ description: 'Sender, E.164 with or without whatsapp:' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  from?: string;
+
+  @ApiPropertyOptional({ description: 'Created at or after (ISO 8601)' })
+  @IsOptional()
+  @IsISO8601({ strict: true }, { message: 'since must be an ISO 8601 date-time' })
+  since?: string;
+
+  @ApiPropertyOptional({ description: 'Created before (ISO 8601)' })
+  @IsOptional()
+  @IsISO8601({ strict: true }, { message: 'until must be an ISO 8601 date-time' })
+  until?: string;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  cursor?: string;
+
+  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 200 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'limit must be an integer' })
+  @Min(1, { message: 'limit must be at least 1' })
+  @Max(200, { message: 'limit must be at most 200' })
+  limit?: number;
+}
+
+export class MessageSummaryDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ type: String, nullable: true }) messageSid: string | null;
+  @ApiProperty({ enum: MessageDirection }) direction: MessageDirection;
+  @ApiProperty() from: string;
+  @ApiProperty() to: string;
+  @ApiProperty({ type: String, nullable: true }) body: string | null;
+  @ApiProperty({ type: [String] }) mediaUrls: string[];
+  @ApiProperty({ type: String, nullable: true }) contentSid: string | null;
+  @ApiProperty({ enum: MessageStatus }) status: MessageStatus;
+  @ApiProperty({ type: Number, nullable: true }) errorCode: number | null;
+  @ApiProperty({ type: String, nullable: true }) errorMessage: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'Inbound: the WhatsApp profile name' }) profileName: string | null;
+  @ApiProperty({ type: String, nullable: true, format: 'uuid', description: 'For a re-send: the message it retries' }) retryOf: string | null;
+  @ApiProperty() attempts: number;
+  @ApiProperty({ type: String, format: 'date-time' }) createdAt: string;
+  @ApiProperty({ type: String, format: 'date-time' }) updatedAt: string;
+}
+
+export class MessagePageDto {
+  @ApiProperty({ type: [MessageSummaryDto] }) data: MessageSummaryDto[];
+  @ApiProperty({ type: String, nullable: true, description: 'Pass as cursor for the next page; null on the last page' }) nextCursor: string | null;
+}
