@@ -165,5 +165,6 @@ export class MessageLifecycle {
       }
     }
     message.statusHistory.push({ status: stage.status, at: at.toISOString(), errorCode: resource.error_code });
+    this.deps.store.markChanged();
   }
 }

@@ -78,4 +78,22 @@ describe('MessageStore', () => {
     expect(sids(store.list({ pageSize: 50, page: 0, dateSentAfter: '2026-01-02' }))).toEqual(['SM3', 'SM2']);
     expect(sids(store.list({ pageSize: 50, page: 0, dateSentAfter: '2026-01-02T12:00:00Z' }))).toEqual([]);
   });
+
+  it('moves its revision on every add, in-place change, delete and clear, and only then', () => {
+    const local = new MessageStore();
+    const seen = [local.revision];
+    local.add(message('SMx', 'whatsapp:+1', day1));
+    seen.push(local.revision);
+    local.markChanged();
+    seen.push(local.revision);
+    local.list({ pageSize: 50, page: 0 });
+    local.get('SMx');
+    local.delete('SMunknown');
+    expect(local.revision).toBe(seen[seen.length - 1]);
+    local.delete('SMx');
+    seen.push(local.revision);
+    local.clear();
+    seen.push(local.revision);
+    expect(new Set(seen).size).toBe(seen.length);
+  });
 });

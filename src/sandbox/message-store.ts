@@ -60,11 +60,23 @@ export class MessageStore {
   // Kept after deletes so a page token naming a deleted message still pages correctly.
   private readonly seqBySid = new Map<string, number>();
   private nextSeq = 1;
+  private changes = 0;
+
+  /** Moves on with every change to the stored messages, so a poller can tell "nothing new" cheaply. */
+  get revision(): number {
+    return this.changes;
+  }
+
+  /** For changes made to a stored message in place (its status moving on). */
+  markChanged(): void {
+    this.changes++;
+  }
 
   add(message: SandboxMessage): void {
     const seq = this.nextSeq++;
     this.bySid.set(message.sid, { message, seq });
     this.seqBySid.set(message.sid, seq);
+    this.changes++;
   }
 
   get(sid: string): SandboxMessage | undefined {
@@ -72,12 +84,17 @@ export class MessageStore {
   }
 
   delete(sid: string): boolean {
-    return this.bySid.delete(sid);
+    const deleted = this.bySid.delete(sid);
+    if (deleted) {
+      this.changes++;
+    }
+    return deleted;
   }
 
   clear(): void {
     this.bySid.clear();
     this.seqBySid.clear();
+    this.changes++;
   }
 
   /** Oldest first: the order things happened, which is what inspection wants. */

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { CreateMessageRequest, parseCreateMessageRequest } from './create-message-request';
 import { CreateFaultKind, FaultInjector } from './fault-injector';
 import { buildInboundParams } from './inbound-message';
@@ -96,6 +97,7 @@ export class SandboxEngine {
   private readonly fates = new Map<string, NumberFate>();
   private readonly lastInboundAtMs = new Map<string, number>();
   private webhookAttempts: WebhookAttemptRecord[] = [];
+  private readonly instanceId = randomBytes(4).toString('hex');
   private readonly sender: WebhookSender;
   private readonly lifecycle: MessageLifecycle;
 
@@ -404,6 +406,14 @@ export class SandboxEngine {
 
   messages(): SandboxMessage[] {
     return structuredClone(this.store.all());
+  }
+
+  /**
+   * A weak ETag for the message list. The instance part keeps a page that outlived a restarted
+   * sandbox from matching the new one's revision counter.
+   */
+  messagesEtag(): string {
+    return `W/"${this.instanceId}-${this.store.revision}"`;
   }
 
   message(sid: string): SandboxMessage | undefined {

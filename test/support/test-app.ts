@@ -76,7 +76,7 @@ export interface TestApp {
   adminToken: string;
   api: (path: string, init?: ApiInit) => Promise<ApiResponse>;
   login: (email: string, password: string) => Promise<string>;
-  query: <T = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>;
+  query: <T = Record<string, any>>(sql: string, params?: unknown[]) => Promise<T[]>;
   close: () => Promise<void>;
 }
 

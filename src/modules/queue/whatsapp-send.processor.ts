@@ -1,10 +1,12 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { Job, UnrecoverableError } from 'bullmq';
+import { Job, Queue, UnrecoverableError } from 'bullmq';
+import { InjectQueue } from '@nestjs/bullmq';
+import { ReconciliationService } from '../whatsapp/reconciliation.service';
 import { AppConfig } from '../../config/configuration';
 import { DispatchError, MessageDispatchService } from '../whatsapp/message-dispatch.service';
-import { JobName, JobPayloads, QueueName } from './queue.types';
+import { JobName, JobPayloads, QueueName, RECONCILE_SCHEDULER_ID } from './queue.types';
 
 type Handlers = { [K in JobName]: (job: Job<JobPayloads[K]>) => Promise<unknown> };
 
@@ -16,10 +18,13 @@ export class WhatsAppSendProcessor extends WorkerHost implements OnApplicationBo
   /** One handler per job name; the type makes a missing one a compile error. */
   private readonly handlers: Handlers = {
     [JobName.SendMessage]: (job) => this.sendMessage(job),
+    [JobName.Reconcile]: () => this.reconciliation.reconcileOnce(),
   };
 
   constructor(
     private readonly dispatcher: MessageDispatchService,
+    private readonly reconciliation: ReconciliationService,
+    @InjectQueue(QueueName.WhatsApp) private readonly queue: Queue,
     private readonly config: ConfigService<AppConfig, true>,
   ) {
     super();
@@ -29,7 +34,12 @@ export class WhatsAppSendProcessor extends WorkerHost implements OnApplicationBo
     for (const name of Object.values(JobName)) {
       if (typeof this.handlers[name] !== 'function') throw new Error(`Job ${name} has no handler`);
     }
-    this.worker.concurrency = this.config.get('whatsapp', { infer: true }).workers;
+    const settings = this.config.get('whatsapp', { infer: true });
+    this.worker.concurrency = settings.workers;
+    // Upserting is idempotent: every process declares the same scheduler, BullMQ runs it once per interval.
+    void this.queue
+      .upsertJobScheduler(RECONCILE_SCHEDULER_ID, { every: settings.reconcileIntervalMs }, { name: JobName.Reconcile, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } })
+      .catch((err: Error) => this.logger.warn(`Could not schedule reconciliation: ${err.message}`));
   }
 
   async process(job: Job): Promise<unknown> {

@@ -8,6 +8,8 @@ import { startSandbox } from './sandbox-host';
 import { TWILIO_CLIENT } from './twilio.constants';
 import { TwilioProvider } from './twilio.provider';
 import RequestClient from 'twilio/lib/base/RequestClient';
+import Redis from 'ioredis';
+import { RATE_LIMIT_REDIS, SenderRateLimiter } from './sender-rate-limiter';
 
 export const TWILIO_SANDBOX = Symbol('TWILIO_SANDBOX');
 
@@ -42,9 +44,17 @@ export const TWILIO_SANDBOX = Symbol('TWILIO_SANDBOX');
           : twilio(creds.accountSid, creds.authToken, { httpClient });
       },
     },
+    {
+      provide: RATE_LIMIT_REDIS,
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<AppConfig, true>) =>
+        // Fails fast while Redis is down (the limiter then lets sends through) instead of queueing.
+        new Redis(config.get('redis', { infer: true }).url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: 'sender-rate-limiter' }),
+    },
+    SenderRateLimiter,
     TwilioProvider,
   ],
-  exports: [TwilioProvider, TWILIO_SANDBOX],
+  exports: [TwilioProvider, TWILIO_SANDBOX, SenderRateLimiter],
 })
 export class TwilioModule implements OnApplicationShutdown {
   constructor(@Optional() @Inject(TWILIO_SANDBOX) private readonly sandbox: TwilioSandbox | null) {}

@@ -3,6 +3,8 @@ import type { Twilio } from 'twilio';
 import type { MessageInstance } from 'twilio/lib/rest/api/v2010/account/message';
 import { DomainEvents, DomainEventType, TwilioCallCompletedEvent } from '../../common/events/domain-events';
 import { TWILIO_CLIENT } from './twilio.constants';
+import { SenderRateLimiter } from './sender-rate-limiter';
+import { TwilioErrorCode } from './twilio-error-codes';
 import { classifyFailure } from './twilio-error-codes';
 import { OutboundMessageRequest, TwilioMessageSnapshot, TwilioRequestError } from './twilio.types';
 
@@ -14,6 +16,7 @@ function snapshot(m: MessageInstance): TwilioMessageSnapshot {
     errorMessage: m.errorMessage ?? null,
     to: m.to,
     from: m.from,
+    body: m.body ?? null,
     dateCreated: m.dateCreated ?? null,
     dateSent: m.dateSent ?? null,
     dateUpdated: m.dateUpdated ?? null,
@@ -28,6 +31,7 @@ export class TwilioProvider {
   constructor(
     @Inject(TWILIO_CLIENT) private readonly client: Twilio,
     private readonly events: DomainEvents,
+    private readonly rateLimiter: SenderRateLimiter,
   ) {}
 
   /** Times one call and turns its failure into a classified TwilioRequestError. */
@@ -56,7 +60,22 @@ export class TwilioProvider {
     });
   }
 
+  /** Sends one message, within its sender's throughput (TWILIO_MPS). */
   async createMessage(req: OutboundMessageRequest): Promise<TwilioMessageSnapshot> {
+    const sender = req.from ?? req.messagingServiceSid ?? 'default';
+    await this.rateLimiter.acquire(sender);
+    try {
+      return await this.create(req);
+    } catch (err) {
+      const e = err as TwilioRequestError;
+      if (e.httpStatus === 429 || e.twilioCode === TwilioErrorCode.TooManyRequests || e.twilioCode === TwilioErrorCode.ChannelRateLimitExceeded) {
+        await this.rateLimiter.penalize(sender);
+      }
+      throw err;
+    }
+  }
+
+  private create(req: OutboundMessageRequest): Promise<TwilioMessageSnapshot> {
     return this.call('create', async () => {
       const message = await this.client.messages.create({
         to: req.to,
@@ -76,9 +95,12 @@ export class TwilioProvider {
     return this.call('fetch', async () => snapshot(await this.client.messages(sid).fetch()));
   }
 
-  /** Recent messages to a number, newest first (used to find a send whose answer was lost). */
-  async listMessagesTo(to: string, sentAfter: Date, limit = 50): Promise<TwilioMessageSnapshot[]> {
-    return this.call('list', async () => (await this.client.messages.list({ to, dateSentAfter: sentAfter, limit })).map(snapshot));
+  /**
+   * Recent messages to a number, newest first (used to find a send whose answer was lost). No
+   * date filter: Twilio filters on date_sent, which a message still queued at Twilio lacks.
+   */
+  async listMessagesTo(to: string, limit = 20): Promise<TwilioMessageSnapshot[]> {
+    return this.call('list', async () => (await this.client.messages.list({ to, limit, pageSize: limit })).map(snapshot));
   }
 
   static toRequestError(err: unknown): TwilioRequestError {

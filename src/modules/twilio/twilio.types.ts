@@ -19,6 +19,7 @@ export interface TwilioMessageSnapshot {
   errorMessage: string | null;
   to: string;
   from: string;
+  body: string | null;
   dateCreated: Date | null;
   dateSent: Date | null;
   dateUpdated: Date | null;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { In, Repository } from 'typeorm';
 import { DomainException } from '../../common/errors/domain.exception';
 import { ErrorCode } from '../../common/errors/error-code';
 import { AppConfig } from '../../config/configuration';
@@ -29,22 +29,40 @@ export class ContactPolicyService {
   /** Refuses, before any Twilio call, a send that cannot or must not reach the user. */
   async assertCanSend(intent: SendIntent, now = new Date()): Promise<void> {
     const contact = await this.contacts.findOne({ where: { phone: intent.phone } });
+    const refusal = this.refusal(intent, contact, now);
+    if (refusal) throw refusal;
+  }
+
+  /**
+   * The same rules as assertCanSend for many sends, with one query: the refusal of each intent
+   * (in order), or null when it may be sent.
+   */
+  async refusals(intents: SendIntent[], now = new Date()): Promise<(DomainException | null)[]> {
+    if (intents.length === 0) return [];
+    const phones = [...new Set(intents.map((i) => i.phone))];
+    const found = await this.contacts.find({ where: { phone: In(phones) } });
+    const byPhone = new Map(found.map((c) => [c.phone, c]));
+    return intents.map((intent) => this.refusal(intent, byPhone.get(intent.phone) ?? null, now));
+  }
+
+  private refusal(intent: SendIntent, contact: Contact | null, now: Date): DomainException | null {
     if (contact?.optedOutAt) {
-      throw new DomainException(
+      return new DomainException(
         ErrorCode.RecipientOptedOut,
         `${intent.phone} opted out (replied STOP) on ${contact.optedOutAt.toISOString()}; they must reply START before they can be messaged again`,
         { to: intent.phone, optedOutAt: contact.optedOutAt.toISOString() },
       );
     }
-    if (intent.isTemplate || !this.config.get('whatsapp', { infer: true }).enforceSessionWindow) return;
+    if (intent.isTemplate || !this.config.get('whatsapp', { infer: true }).enforceSessionWindow) return null;
     const expiresAt = ContactPolicyService.windowExpiresAt(contact);
     if (!expiresAt || expiresAt <= now) {
-      throw new DomainException(
+      return new DomainException(
         ErrorCode.OutsideSessionWindow,
         `${intent.phone} has not written in the last 24 hours, so WhatsApp only accepts an approved template: send contentSid (and contentVariables) instead of message`,
         { to: intent.phone, lastInboundAt: contact?.lastInboundAt?.toISOString() ?? null },
       );
     }
+    return null;
   }
 
   /** Whether the recipient opted out, checked again right before the Twilio call. */

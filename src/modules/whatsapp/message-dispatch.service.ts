@@ -22,6 +22,8 @@ export interface DispatchAttempt {
 
 export enum DispatchOutcome {
   Sent = 'sent',
+  /** An earlier, unanswered attempt had reached Twilio: its SID was found and attached. */
+  Recovered = 'recovered',
   /** Nothing to do: already has a SID or is no longer waiting to be sent. */
   Skipped = 'skipped',
 }
@@ -31,6 +33,9 @@ export interface DispatchResult {
   message: WhatsAppMessage;
   snapshot?: TwilioMessageSnapshot;
 }
+
+/** Twilio's dateCreated is second-precision and its clock is not ours. */
+const CLOCK_SKEW_MS = 60_000;
 
 /** A send attempt that failed; `final` says whether the message is now failed for good. */
 export class DispatchError extends Error {
@@ -64,7 +69,7 @@ export class MessageDispatchService {
     const claimed = await this.messages
       .createQueryBuilder()
       .update(WhatsAppMessage)
-      .set({ attempts: () => '"attempts" + 1' })
+      .set({ attempts: () => '"attempts" + 1', lastAttemptAt: () => 'now()' })
       .where('id = :id AND "messageSid" IS NULL AND status = :queued', { id: messageId, queued: MessageStatus.Queued })
       .returning('*')
       .execute();
@@ -75,6 +80,7 @@ export class MessageDispatchService {
       return { outcome: DispatchOutcome.Skipped, message: current };
     }
     const message = this.messages.create(row);
+    const startedAt = message.lastAttemptAt ?? new Date();
 
     // The user may have replied STOP after the message was accepted: do not pay for a send
     // Twilio would refuse (21610) or, worse, deliver against the user's wish.
@@ -84,8 +90,17 @@ export class MessageDispatchService {
       throw new DispatchError(optedOut, true, `${TwilioErrorCode.UnsubscribedRecipient}: ${optedOut.message}`);
     }
 
-    const twilio = this.config.get('twilio', { infer: true });
     try {
+      // An earlier attempt may have reached Twilio without us hearing back: look before sending.
+      if (message.ambiguousAttemptAt) {
+        const earlier = await this.findEarlierSend(message);
+        if (earlier) {
+          this.logger.log(`Message ${message.id} had reached Twilio as ${earlier.sid} on an earlier attempt; not sending it again`);
+          const updated = await this.lifecycle.attachSid(message.id, earlier);
+          await this.messages.update({ id: message.id }, { ambiguousAttemptAt: null });
+          return { outcome: DispatchOutcome.Recovered, message: updated, snapshot: earlier };
+        }
+      }
       const snapshot = await this.twilio.createMessage({
         to: message.to,
         from: message.from,
@@ -93,26 +108,51 @@ export class MessageDispatchService {
         mediaUrls: message.mediaUrls,
         contentSid: message.contentSid ?? undefined,
         contentVariables: message.contentVariables ?? undefined,
-        statusCallback: twilio.statusCallbackUrl,
+        statusCallback: this.config.get('twilio', { infer: true }).statusCallbackUrl,
       });
       const updated = await this.lifecycle.attachSid(message.id, snapshot);
+      if (message.ambiguousAttemptAt) await this.messages.update({ id: message.id }, { ambiguousAttemptAt: null });
       return { outcome: DispatchOutcome.Sent, message: updated, snapshot };
     } catch (err) {
       if (!(err instanceof TwilioRequestError)) throw err;
-      const final = err.classification.retryClass === RetryClass.Permanent || attempt.attempt >= attempt.maxAttempts;
-      await this.recordFailure(message, err, final);
+      const lastAttempt = attempt.attempt >= attempt.maxAttempts;
+      // Still ambiguous after a failed look-up: an earlier attempt may be at Twilio.
+      const ambiguous = err.classification.mayHaveReachedTwilio || !!message.ambiguousAttemptAt;
+      const final = err.classification.retryClass === RetryClass.Permanent || lastAttempt;
+      // A message that may be at Twilio is never declared failed on a guess: reconciliation
+      // looks it up later and either finds it or fails it then.
+      await this.recordFailure(message, err, final && !ambiguous, ambiguous ? (message.ambiguousAttemptAt ?? startedAt) : null);
       const reason = `${err.twilioCode ?? err.httpStatus ?? err.networkCode ?? 'error'}: ${err.message}`;
       this.logger.warn(
-        `Send of message ${message.id} failed (attempt ${attempt.attempt}/${attempt.maxAttempts}, ${err.classification.retryClass}${final ? ', final' : ''}): ${reason}`,
+        `Send of message ${message.id} failed (attempt ${attempt.attempt}/${attempt.maxAttempts}, ${err.classification.retryClass}${ambiguous ? ', may have reached Twilio' : ''}${final ? ', final' : ''}): ${reason}`,
       );
       throw new DispatchError(err, final, reason);
     }
   }
 
-  private async recordFailure(message: WhatsAppMessage, err: TwilioRequestError, final: boolean): Promise<void> {
+  /**
+   * The message at Twilio that an unanswered attempt created, if any: same recipient, sender and
+   * body, created after that attempt started, and not already some other message's SID.
+   */
+  async findEarlierSend(message: WhatsAppMessage): Promise<TwilioMessageSnapshot | null> {
+    const since = (message.ambiguousAttemptAt?.getTime() ?? 0) - CLOCK_SKEW_MS;
+    const candidates = (await this.twilio.listMessagesTo(message.to))
+      .filter((m) => m.from === message.from || !message.from)
+      .filter((m) => (message.contentSid ? true : (m.body ?? '') === (message.body ?? '')))
+      .filter((m) => (m.dateCreated?.getTime() ?? 0) >= since)
+      .reverse(); // oldest first: the first attempt that got through
+    for (const candidate of candidates) {
+      const taken = await this.messages.exists({ where: { messageSid: candidate.sid } });
+      if (!taken) return candidate;
+    }
+    return null;
+  }
+
+  private async recordFailure(message: WhatsAppMessage, err: TwilioRequestError, final: boolean, ambiguousSince: Date | null = null): Promise<void> {
     const patch: Partial<WhatsAppMessage> = {
       errorCode: err.twilioCode ?? null,
       errorMessage: err.message,
+      ...(ambiguousSince ? { ambiguousAttemptAt: ambiguousSince } : {}),
     };
     if (final) {
       patch.status = MessageStatus.Failed;

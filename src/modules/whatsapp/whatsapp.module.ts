@@ -13,11 +13,14 @@ import { WhatsAppController } from './whatsapp.controller';
 import { WhatsAppService } from './whatsapp.service';
 import { ContactPolicyService } from './contact-policy.service';
 import { MessageQueryService } from './message-query.service';
+import { ReconciliationService } from './reconciliation.service';
+import { RetryController } from './retry.controller';
+import { RetryService } from './retry.service';
 
 @Module({
   imports: [TypeOrmModule.forFeature([WhatsAppMessage, MessageEvent, Contact]), OutboxModule, TwilioModule, AuthModule],
-  controllers: [WhatsAppController],
-  providers: [WhatsAppService, MessageDispatchService, MessageLifecycleService, InboundMessageService, ContactPolicyService, MessageQueryService],
-  exports: [WhatsAppService, MessageDispatchService, MessageLifecycleService, InboundMessageService, ContactPolicyService],
+  controllers: [WhatsAppController, RetryController],
+  providers: [WhatsAppService, MessageDispatchService, MessageLifecycleService, InboundMessageService, ContactPolicyService, MessageQueryService, RetryService, ReconciliationService],
+  exports: [WhatsAppService, MessageDispatchService, MessageLifecycleService, InboundMessageService, ContactPolicyService, ReconciliationService],
 })
 export class WhatsAppModule {}

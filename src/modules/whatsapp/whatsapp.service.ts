@@ -15,7 +15,7 @@ import { WhatsAppMessage } from './entities/whatsapp-message.entity';
 import { ContactPolicyService } from './contact-policy.service';
 import { DispatchError, MessageDispatchService } from './message-dispatch.service';
 import { MessageDirection, MessageStatus } from './message-status';
-import { parseWhatsAppAddress } from './phone-number';
+import { parseWhatsAppAddress, WhatsAppAddress } from './phone-number';
 
 export interface SendOptions {
   immediate?: boolean;
@@ -34,6 +34,15 @@ export interface SendResult {
   status: MessageStatus;
   /** 201 when sent inline, 202 when queued. */
   httpStatus: 201 | 202;
+}
+
+/** A send that passed every check that needs no database: recipient, sender, content. */
+export interface PreparedSend {
+  to: WhatsAppAddress;
+  /** Approved templates may be sent outside the 24-hour window. */
+  isTemplate: boolean;
+  /** The row to store; the caller adds queuedAt. */
+  message: Pick<WhatsAppMessage, 'direction' | 'from' | 'to' | 'body' | 'mediaUrls' | 'contentSid' | 'contentVariables' | 'status' | 'createdBy'>;
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -68,31 +77,14 @@ export class WhatsAppService {
   }
 
   async send(input: SendOptions & { to: string; body?: string }): Promise<SendResult> {
-    const to = parseWhatsAppAddress(input.to, 'to');
-    const from = this.resolveSender(input.from);
-    const body = input.body ?? null;
-    if (!body && !input.contentSid && !(input.mediaUrls && input.mediaUrls.length > 0)) {
-      throw new DomainException(ErrorCode.ValidationFailed, 'message is required (or contentSid for a template, or mediaUrl)', {
-        field: 'message',
-      });
-    }
-    await this.contactPolicy.assertCanSend({ phone: to.e164, isTemplate: !!input.contentSid });
+    const prepared = this.prepare(input);
+    await this.contactPolicy.assertCanSend({ phone: prepared.to.e164, isTemplate: prepared.isTemplate });
+    const from = prepared.message.from;
     const immediate = input.immediate === true;
     const now = new Date();
 
     const message = await this.dataSource.transaction(async (manager) => {
-      const entity = manager.create(WhatsAppMessage, {
-        direction: MessageDirection.Outbound,
-        from,
-        to: to.address,
-        body,
-        mediaUrls: input.mediaUrls ?? [],
-        contentSid: input.contentSid ?? null,
-        contentVariables: input.contentVariables ?? null,
-        status: MessageStatus.Queued,
-        queuedAt: now,
-        createdBy: input.userId ?? null,
-      });
+      const entity = manager.create(WhatsAppMessage, { ...prepared.message, queuedAt: now });
       const saved = await manager.save(entity);
       await this.outbox.add(manager, [
         {
@@ -111,6 +103,37 @@ export class WhatsAppService {
       return { success: true, id: message.id, messageSid: null, status: MessageStatus.Queued, httpStatus: 202 };
     }
     return this.sendInline(message);
+  }
+
+  /**
+   * Checks a send without touching the database (recipient, sender, content) and builds the
+   * row to store. The contact policy is left to the caller, so a bulk send can check all its
+   * recipients in one query.
+   */
+  prepare(input: Omit<SendOptions, 'immediate'> & { to: string; body?: string }): PreparedSend {
+    const to = parseWhatsAppAddress(input.to, 'to');
+    const from = this.resolveSender(input.from);
+    const body = input.body ?? null;
+    if (!body && !input.contentSid && !(input.mediaUrls && input.mediaUrls.length > 0)) {
+      throw new DomainException(ErrorCode.ValidationFailed, 'message is required (or contentSid for a template, or mediaUrl)', {
+        field: 'message',
+      });
+    }
+    return {
+      to,
+      isTemplate: !!input.contentSid,
+      message: {
+        direction: MessageDirection.Outbound,
+        from,
+        to: to.address,
+        body,
+        mediaUrls: input.mediaUrls ?? [],
+        contentSid: input.contentSid ?? null,
+        contentVariables: input.contentVariables ?? null,
+        status: MessageStatus.Queued,
+        createdBy: input.userId ?? null,
+      },
+    };
   }
 
   private async sendInline(message: WhatsAppMessage): Promise<SendResult> {

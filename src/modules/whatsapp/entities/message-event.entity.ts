@@ -6,6 +6,7 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
  */
 @Entity({ name: 'message_events' })
 @Index('UQ_message_events_sid_status', ['messageSid', 'status'], { unique: true })
+@Index('IDX_message_events_unattached', ['messageSid'], { where: '"messageId" IS NULL' })
 export class MessageEvent {
   @PrimaryGeneratedColumn('increment', { type: 'bigint' })
   id: string;

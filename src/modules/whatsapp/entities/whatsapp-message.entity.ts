@@ -17,6 +17,9 @@ import { MessageDirection, MessageStatus } from '../message-status';
 @Index('IDX_WhatsAppMessage_status_createdAt', ['status', 'createdAt'])
 @Index('IDX_WhatsAppMessage_createdAt_id', ['createdAt', 'id'])
 @Index('IDX_WhatsAppMessage_to_createdAt', ['to', 'createdAt'])
+@Index('IDX_WhatsAppMessage_unsettled', ['updatedAt'], {
+  where: `direction = 'outbound' AND status IN ('queued', 'accepted', 'scheduled', 'sending', 'sent')`,
+})
 export class WhatsAppMessage {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -63,7 +66,8 @@ export class WhatsAppMessage {
   metadata: Record<string, string> | null;
 
   /** For a re-send, the message it retries; the original keeps its own history. */
-  @Index('IDX_WhatsAppMessage_retryOf')
+  /** At most one direct retry per message, even when two retry requests race. */
+  @Index('UQ_WhatsAppMessage_retryOf', { unique: true, where: '"retryOf" IS NOT NULL' })
   @Column({ type: 'uuid', nullable: true })
   retryOf: string | null;
 
@@ -94,6 +98,18 @@ export class WhatsAppMessage {
 
   @Column({ type: 'integer', default: 0 })
   attempts: number;
+
+  /** Start of the latest send attempt. */
+  @Column({ type: 'timestamptz', nullable: true })
+  lastAttemptAt: Date | null;
+
+  /**
+   * Start of an attempt that may have reached Twilio although no answer came back (timeout or
+   * reset after the request left). Before sending again the service looks for that message at
+   * Twilio instead of sending blind.
+   */
+  @Column({ type: 'timestamptz', nullable: true })
+  ambiguousAttemptAt: Date | null;
 
   /** The user who sent it (outbound through the API); null for inbound and internal sends. */
   @Column({ type: 'uuid', nullable: true })

@@ -111,6 +111,17 @@ export class MessageLifecycleService {
     });
   }
 
+  /** Applies callbacks stored before the message's SID was known (reconciliation's safety net). */
+  async applyPendingEvents(messageId: string): Promise<number> {
+    return this.inTransaction(async (manager, applied) => {
+      const message = await manager.findOne(WhatsAppMessage, { where: { id: messageId } });
+      if (!message?.messageSid) return 0;
+      await this.lockSid(manager, message.messageSid);
+      const locked = await manager.findOneOrFail(WhatsAppMessage, { where: { id: messageId }, lock: { mode: 'pessimistic_write' } });
+      return this.applyOrphans(manager, locked, applied);
+    });
+  }
+
   /** Applies events stored before their SID was known. Called on attach and by reconciliation. */
   private async applyOrphans(manager: EntityManager, message: WhatsAppMessage, applied: MessageStatusAppliedEvent[]): Promise<number> {
     const orphans = await manager.find(MessageEvent, {
