@@ -16,11 +16,13 @@ import { MessageQueryService } from './message-query.service';
 import { ReconciliationService } from './reconciliation.service';
 import { RetryController } from './retry.controller';
 import { RetryService } from './retry.service';
+import { SendersController } from './senders.controller';
+import { SendersService } from './senders.service';
 
 @Module({
   imports: [TypeOrmModule.forFeature([WhatsAppMessage, MessageEvent, Contact]), OutboxModule, TwilioModule, AuthModule],
-  controllers: [WhatsAppController, RetryController],
-  providers: [WhatsAppService, MessageDispatchService, MessageLifecycleService, InboundMessageService, ContactPolicyService, MessageQueryService, RetryService, ReconciliationService],
+  controllers: [WhatsAppController, RetryController, SendersController],
+  providers: [WhatsAppService, MessageDispatchService, MessageLifecycleService, InboundMessageService, ContactPolicyService, MessageQueryService, RetryService, ReconciliationService, SendersService],
   exports: [WhatsAppService, MessageDispatchService, MessageLifecycleService, InboundMessageService, ContactPolicyService, ReconciliationService],
 })
 export class WhatsAppModule {}
