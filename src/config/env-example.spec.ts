@@ -19,4 +19,10 @@ describe('.env.example', () => {
       expect({ name, commented: above?.startsWith('#') ?? false }).toEqual({ name, commented: true });
     }
   });
+
+  it('the README documents every variable', () => {
+    const readme = readFileSync(resolve(__dirname, '../../README.md'), 'utf8');
+    const read = getMetadataStorage().getTargetValidationMetadatas(EnvironmentVariables, '', true, false).map((m) => m.propertyName);
+    expect([...new Set(read)].filter((name) => !readme.includes(`\`${name}\``))).toEqual([]);
+  });
 });
