@@ -135,10 +135,21 @@ describe('classifyFailure', () => {
       expect(classifyFailure({ twilioCode: 12345 }).retryClass).toBe(RetryClass.Permanent);
     });
 
-    it.each([500, 502, 503, 504])('retries an unknown code with HTTP %i', (httpStatus) => {
+    it.each([
+      [500, true],
+      [502, true],
+      [503, false],
+      [504, true],
+    ])('retries an unknown code with HTTP %i (may have reached Twilio: %p)', (httpStatus, reached) => {
       const result = classifyFailure({ twilioCode: 12345, httpStatus });
       expect(result.retryClass).toBe(RetryClass.Retryable);
-      expect(result.mayHaveReachedTwilio).toBe(true);
+      expect(result.mayHaveReachedTwilio).toBe(reached);
+    });
+
+    it('retries 20503 without flagging a duplicate: Twilio refused before creating anything', () => {
+      const result = classifyFailure({ twilioCode: 20503, httpStatus: 503 });
+      expect(result.retryClass).toBe(RetryClass.Retryable);
+      expect(result.mayHaveReachedTwilio).toBe(false);
     });
 
     it('retries an unknown code with HTTP 429', () => {
@@ -156,10 +167,14 @@ describe('classifyFailure', () => {
       expect(result.hint).toBeTruthy();
     });
 
-    it.each([500, 502, 503, 504])('retries %i and flags a possible duplicate', (httpStatus) => {
+    it.each([500, 502, 504])('retries %i and flags a possible duplicate', (httpStatus) => {
       const result = classifyFailure({ httpStatus });
       expect(result.retryClass).toBe(RetryClass.Retryable);
       expect(result.mayHaveReachedTwilio).toBe(true);
+    });
+
+    it('retries 503 without flagging a duplicate', () => {
+      expect(classifyFailure({ httpStatus: 503 })).toMatchObject({ retryClass: RetryClass.Retryable, mayHaveReachedTwilio: false });
     });
 
     it.each([400, 401, 403, 404, 408, 422])('fails %i permanently', (httpStatus) => {

@@ -387,10 +387,15 @@ export const TWILIO_ERROR_CODES: Readonly<Record<number, TwilioErrorInfo>> = dee
 });
 
 /** Codes that mean Twilio failed while handling the request, so it may have created the message. */
-const SERVER_SIDE_TWILIO_CODES: ReadonlySet<number> = new Set([
-  TwilioErrorCode.InternalServerError,
-  TwilioErrorCode.ServiceUnavailable,
-]);
+const SERVER_SIDE_TWILIO_CODES: ReadonlySet<number> = new Set([TwilioErrorCode.InternalServerError]);
+
+/**
+ * 503 means Twilio refused to process the request (nothing was created); a 500, 502 or 504 can
+ * come after the message was created, so a retry must look for it first.
+ */
+function mayHaveCreated(httpStatus: number | null | undefined): boolean {
+  return isServerError(httpStatus) && httpStatus !== 503;
+}
 
 /** Node/undici error codes seen when calling the Twilio API ("socket hang up" arrives as ECONNRESET). */
 export enum NetworkErrorCode {
@@ -470,7 +475,7 @@ export function classifyFailure(failure: SendFailure): FailureClassification {
         retryClass: known.retryClass,
         reason: `Twilio ${known.code}: ${known.title}`,
         hint: known.hint,
-        mayHaveReachedTwilio: serverError || SERVER_SIDE_TWILIO_CODES.has(known.code),
+        mayHaveReachedTwilio: mayHaveCreated(httpStatus) || SERVER_SIDE_TWILIO_CODES.has(known.code),
       };
     }
     const docsHint = `Unlisted Twilio error: see https://www.twilio.com/docs/api/errors/${twilioCode}`;
@@ -479,7 +484,7 @@ export function classifyFailure(failure: SendFailure): FailureClassification {
         retryClass: RetryClass.Retryable,
         reason: `Twilio ${twilioCode} with HTTP ${httpStatus}`,
         hint: docsHint,
-        mayHaveReachedTwilio: serverError,
+        mayHaveReachedTwilio: mayHaveCreated(httpStatus),
       };
     }
     // An unlisted rejection is most likely about this message (number, content, account), so a
@@ -506,7 +511,7 @@ export function classifyFailure(failure: SendFailure): FailureClassification {
         retryClass: RetryClass.Retryable,
         reason: `HTTP ${httpStatus} from Twilio`,
         hint: 'Twilio or its edge failed: retried with back-off; check status.twilio.com and the message log for a duplicate',
-        mayHaveReachedTwilio: true,
+        mayHaveReachedTwilio: mayHaveCreated(httpStatus),
       };
     }
     return {

@@ -1,0 +1,102 @@
+import { startTestApp, TestApp, waitFor } from './support/test-app';
+
+/** Each sandbox fault knob, observed through the real service: retries, lifecycle rules, hints. */
+describe('sandbox faults seen through the service (e2e)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+  afterEach(() => t.sandbox.resetFaults());
+
+  const send = async (to: string, extra: object = {}) => {
+    const res = await t.api('/api/v1/whatsapp/send', { body: { to, message: `to ${to}`, ...extra }, token: t.adminToken });
+    expect([201, 202]).toContain(res.status);
+    return res.body.id as string;
+  };
+  const status = async (id: string) => (await t.api(`/api/v1/whatsapp/delivery-status/${id}`, { token: t.adminToken })).body;
+  const settle = (id: string, statuses: string[]) =>
+    waitFor(async () => {
+      const s = await status(id);
+      return statuses.includes(s.status) ? s : undefined;
+    }, `${id} to reach ${statuses.join('/')}`);
+
+  it('5xx from Twilio (500 and 503) are retried until the message goes through', async () => {
+    t.sandbox.setFaults({ failNext: [{ httpStatus: 500, code: 20500, count: 1 }, { httpStatus: 503, code: 20503, count: 1 }] });
+    const id = await send('+14155550701');
+    const final = await settle(id, ['read']);
+    expect(final.attempts).toBe(3);
+    expect(t.sandbox.messages().filter((m) => m.resource.to === 'whatsapp:+14155550701')).toHaveLength(1);
+  });
+
+  it('a permanently failing Twilio (every create 503) ends failed after WHATSAPP_MAX_ATTEMPTS, with the code', async () => {
+    t.sandbox.setFaults({ serviceUnavailableProbability: 1 });
+    const id = await send('+14155550702');
+    const final = await settle(id, ['failed']);
+    expect(final).toMatchObject({ attempts: t.config.whatsapp.maxAttempts, errorCode: 20503, errorHint: expect.any(String) });
+  });
+
+  it('duplicated, delayed and reordered callbacks still end in the right state, stored once each', async () => {
+    t.sandbox.setFaults({ callbackDuplicateProbability: 1, callbackReorderProbability: 0.5, callbackDelayProbability: 0.5, callbackDelayMs: 60 });
+    const ids = await Promise.all(['+14155550711', '+14155550712', '+14155550713', '+14155550714'].map((n) => send(n)));
+    for (const id of ids) {
+      const final = await settle(id, ['read']);
+      expect(final.timestamps.delivered).toEqual(expect.any(String));
+      const events = await t.query(`SELECT status, count(*)::int AS n FROM message_events WHERE "messageId" = $1 GROUP BY status`, [id]);
+      expect(events.every((e) => e.n === 1)).toBe(true);
+    }
+    // Duplicates did arrive at the service.
+    const attempts = t.sandbox.webhookAttempts().filter((a) => ids.length > 0 && a.url.includes('/status'));
+    expect(attempts.length).toBeGreaterThan(ids.length * 4);
+  });
+
+  it("a number's fate (failed with 63024) arrives by callback with its code and hint", async () => {
+    t.sandbox.setNumberFate('+14155550720', { status: 'failed', errorCode: 63024 } as never);
+    const id = await send('+14155550720');
+    const final = await settle(id, ['failed']);
+    expect(final).toMatchObject({ errorCode: 63024, errorHint: expect.stringContaining('WhatsApp') });
+    expect(final.timestamps.failed).toEqual(expect.any(String));
+    t.sandbox.clearNumberFate('+14155550720');
+  });
+
+  it("the sandbox's window policy fails free-form messages with 63016 by callback, as Twilio does", async () => {
+    t.sandbox.setFaults({ sessionWindow: true });
+    const id = await send('+14155550730');
+    const final = await settle(id, ['failed']);
+    expect(final).toMatchObject({ errorCode: 63016, errorHint: expect.stringContaining('template') });
+  });
+
+  it('latency at Twilio slows an immediate send but it still succeeds', async () => {
+    t.sandbox.setFaults({ latencyMs: 300 });
+    const started = Date.now();
+    const res = await t.api('/api/v1/whatsapp/send', { body: { to: '+14155550740', message: 'slow', immediate: true }, token: t.adminToken });
+    expect(res.status).toBe(201);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+  });
+
+  it('a 500 on every attempt leaves the message queued (it may be at Twilio) until reconciliation settles it', async () => {
+    t.sandbox.setFaults({ serverErrorProbability: 1 });
+    const id = await send('+14155550703');
+    await waitFor(async () => (await status(id)).attempts === t.config.whatsapp.maxAttempts, 'every attempt');
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await status(id)).status).toBe('queued');
+    t.sandbox.resetFaults();
+    const { ReconciliationService } = await import('../src/modules/whatsapp/reconciliation.service');
+    const report = await t.app.get(ReconciliationService).reconcileOnce(0);
+    expect(report.failedUnknown).toBeGreaterThanOrEqual(1);
+    const final = await status(id);
+    expect(final).toMatchObject({ status: 'failed', errorCode: 20500 });
+    expect(final.errorMessage).toContain('not found at Twilio');
+  });
+
+  it("Twilio's own sender queueing (sandbox senderMps) keeps messages queued at Twilio until their turn", async () => {
+    t.sandbox.reset(); // rates are measured over the sandbox's whole history
+    t.sandbox.setFaults({ senderMps: 2 });
+    const ids = await Promise.all(['+14155550751', '+14155550752', '+14155550753', '+14155550754', '+14155550755', '+14155550756'].map((n) => send(n)));
+    for (const id of ids) await settle(id, ['read']);
+    const stats = t.sandbox.requestStats();
+    expect(stats.sent.maxPerSecond).toBeLessThanOrEqual(2);
+  });
+});
