@@ -104,4 +104,12 @@ describe('auth (e2e)', () => {
     expect(ui.status).toBe(200);
     expect(ui.text).toContain('swagger');
   });
+
+  it('slows down password guessing: 429 after 20 logins a minute from one address', async () => {
+    let status = 0;
+    for (let i = 0; i < 25 && status !== 429; i++) {
+      status = (await t.api('/api/v1/auth/login', { body: { email: ADMIN_EMAIL, password: `guess-${i}` } })).status;
+    }
+    expect(status).toBe(429);
+  });
 });

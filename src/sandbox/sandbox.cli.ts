@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { PHONE_PAGE_PATH } from './phone-page.routes';
 import { DEFAULT_STATUS_DELAY_MS, TwilioSandbox } from './twilio-sandbox';
 
 export const CLI_DEFAULTS = {
@@ -89,6 +90,8 @@ async function main(): Promise<void> {
 
   const baseUrl = await sandbox.start();
   console.log(baseUrl);
+  // stdout stays the bare URL for scripts that read it.
+  console.error(`[twilio-sandbox] phone page: ${baseUrl}${PHONE_PAGE_PATH}`);
 }
 
 // Only when run as a program: importing CLI_DEFAULTS must not start a server.

@@ -4,6 +4,7 @@ import { AddressInfo } from 'node:net';
 import { registerContentApi } from './content-api.routes';
 import { CONTROL_PREFIX, registerControlApi } from './control-api.routes';
 import { registerMessagesApi } from './messages-api.routes';
+import { registerPhonePage } from './phone-page.routes';
 import { SandboxControlError } from './sandbox-control.error';
 import { ForcedStatus, SandboxEngine } from './sandbox-engine';
 import {
@@ -125,6 +126,7 @@ export class TwilioSandbox {
     registerMessagesApi(app, this.engine);
     registerContentApi(app, this.engine);
     registerControlApi(app, this.engine);
+    registerPhonePage(app);
 
     await app.listen({ host: this.options.host ?? '127.0.0.1', port: this.options.port ?? 0 });
     const address = app.server.address() as AddressInfo;
