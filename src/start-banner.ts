@@ -2,11 +2,11 @@ import { AppConfig } from './config/configuration';
 import { BootstrapAdmin } from './modules/auth/admin-bootstrap.service';
 
 /** The text printed once the service listens: where it is and how to send a first message. */
-export function startBanner(config: AppConfig, url: string, admin: BootstrapAdmin | undefined): string {
+export function startBanner(config: AppConfig, url: string, admin: BootstrapAdmin | undefined, sandboxUrl?: string): string {
   const email = admin?.email ?? config.auth.adminEmail;
   const password = admin?.generatedPassword ?? (config.auth.adminPassword ? '$ADMIN_PASSWORD' : '<your password>');
   const twilio = config.twilio.useSandbox
-    ? `Twilio sandbox (no account needed): http://127.0.0.1:${config.twilio.sandbox.port || '<random port>'}`
+    ? `Twilio sandbox (no account needed): ${sandboxUrl ?? `http://127.0.0.1:${config.twilio.sandbox.port}`}`
     : `Twilio account ${config.twilio.credentials?.accountSid}`;
   const lines = [
     '',
@@ -17,6 +17,7 @@ export function startBanner(config: AppConfig, url: string, admin: BootstrapAdmi
     `  Health       ${url}/api/v1/health`,
     `  Twilio       ${twilio}`,
     `  Senders      ${config.twilio.whatsappFrom.join(', ') || config.twilio.messagingServiceSid}`,
+    ...(config.twilio.useSandbox ? [`  Phone        ${sandboxUrl ?? `http://127.0.0.1:${config.twilio.sandbox.port}`}/sandbox   (see messages arrive, reply as the user)`] : []),
     '',
     `  Admin        ${email}`,
     admin?.generatedPassword ? `  Password     ${admin.generatedPassword}   (generated now, shown once: keep it)` : `  Password     ${password}`,

@@ -3,6 +3,7 @@ import { OutboxEntry } from './outbox/outbox-entry.entity';
 import { Contact } from '../modules/whatsapp/entities/contact.entity';
 import { MessageEvent } from '../modules/whatsapp/entities/message-event.entity';
 import { WhatsAppMessage } from '../modules/whatsapp/entities/whatsapp-message.entity';
+import { IdempotencyKey } from '../modules/whatsapp/idempotency/idempotency-key.entity';
 
 /** Listed explicitly (no globs) so the app, the CLI and the tests load the same entities from ts or js. */
-export const ENTITIES = [User, WhatsAppMessage, MessageEvent, Contact, OutboxEntry];
+export const ENTITIES = [User, WhatsAppMessage, MessageEvent, Contact, OutboxEntry, IdempotencyKey];

@@ -1,6 +1,7 @@
 import { Initial1764340000000 } from '../../migrations/1764340000000-Initial';
+import { IdempotencyKeys1764350000000 } from '../../migrations/1764350000000-IdempotencyKeys';
 import { DispatchTracking1764360000000 } from '../../migrations/1764360000000-DispatchTracking';
 import { DeliveryRollups1764380000000 } from '../../migrations/1764380000000-DeliveryRollups';
 
 /** In order. The TypeORM CLI generates new files in migrations/; add each one here. */
-export const MIGRATIONS = [Initial1764340000000, DispatchTracking1764360000000, DeliveryRollups1764380000000];
+export const MIGRATIONS = [Initial1764340000000, IdempotencyKeys1764350000000, DispatchTracking1764360000000, DeliveryRollups1764380000000];

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -26,6 +26,11 @@ import { ContactDto } from './dto/contact.dto';
 import { ListMessagesQueryDto, MessagePageDto } from './dto/list-messages.dto';
 import { MessageQueryService } from './message-query.service';
 import { parseWhatsAppAddress } from './phone-number';
+import { BulkSendService } from './bulk-send.service';
+import { BulkSendDto, MAX_BULK_MESSAGES } from './dto/bulk-send.dto';
+import { BulkSendResponseDto } from './dto/bulk-send-response.dto';
+import { Idempotent } from './idempotency/idempotent.decorator';
+import { IdempotentRoute } from './idempotency/idempotency.interceptor';
 
 @ApiTags('whatsapp')
 @ApiBearerAuth()
@@ -37,6 +42,7 @@ export class WhatsAppController {
     private readonly whatsapp: WhatsAppService,
     private readonly messageQuery: MessageQueryService,
     private readonly contacts: ContactPolicyService,
+    private readonly bulkSend: BulkSendService,
   ) {}
 
   @Post('send')
@@ -44,7 +50,11 @@ export class WhatsAppController {
   @ApiAcceptedResponse({ type: SendMessageResponseDto, description: 'Stored and queued; a worker sends it' })
   @ApiCreatedResponse({ type: SendMessageResponseDto, description: 'Sent inline (immediate: true); messageSid is set' })
   @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'Invalid input: VALIDATION_FAILED, MISSING_COUNTRY_CODE, INVALID_PHONE_NUMBER, UNKNOWN_SENDER' })
-  @ApiUnprocessableEntityResponse({ type: ErrorBodyDto, description: 'Twilio rejected an immediate send (TWILIO_REJECTED, with twilioCode and hint)' })
+  @ApiUnprocessableEntityResponse({
+    type: ErrorBodyDto,
+    description: 'Twilio rejected an immediate send (TWILIO_REJECTED, with twilioCode and hint); or the Idempotency-Key was used with another body (IDEMPOTENCY_KEY_REUSED)',
+  })
+  @Idempotent(IdempotentRoute.Send)
   async send(@Body() dto: SendMessageDto, @CurrentUser() user: AuthenticatedUser, @Res({ passthrough: true }) reply: FastifyReply): Promise<SendMessageResponseDto> {
     const { httpStatus, ...result } = await this.whatsapp.send({
       to: dto.to,
@@ -58,6 +68,20 @@ export class WhatsAppController {
     });
     reply.status(httpStatus);
     return result;
+  }
+
+  @Post('send/bulk')
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiOperation({
+    summary: `Send up to ${MAX_BULK_MESSAGES} WhatsApp messages`,
+    description: 'Each message is checked like POST /whatsapp/send (without immediate). Valid ones are stored and queued; invalid ones are reported in results with their index, and nothing is stored for them.',
+  })
+  @ApiAcceptedResponse({ type: BulkSendResponseDto, description: 'Checked; valid messages stored and queued (results in request order)' })
+  @ApiBadRequestResponse({ type: ErrorBodyDto, description: `Not { messages: [...] } with 1 to ${MAX_BULK_MESSAGES} messages (VALIDATION_FAILED)` })
+  @ApiUnprocessableEntityResponse({ type: ErrorBodyDto, description: 'The Idempotency-Key was used with another body (IDEMPOTENCY_KEY_REUSED)' })
+  @Idempotent(IdempotentRoute.BulkSend)
+  sendBulk(@Body() dto: BulkSendDto, @CurrentUser() user: AuthenticatedUser): Promise<BulkSendResponseDto> {
+    return this.bulkSend.send(dto.messages, user.id);
   }
 
   @Get('delivery-status/:id')

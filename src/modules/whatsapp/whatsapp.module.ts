@@ -13,6 +13,10 @@ import { WhatsAppController } from './whatsapp.controller';
 import { WhatsAppService } from './whatsapp.service';
 import { ContactPolicyService } from './contact-policy.service';
 import { MessageQueryService } from './message-query.service';
+import { BulkSendService } from './bulk-send.service';
+import { IdempotencyKey } from './idempotency/idempotency-key.entity';
+import { IdempotencyKeyRepository } from './idempotency/idempotency-key.repository';
+import { IdempotencyService } from './idempotency/idempotency.service';
 import { ReconciliationService } from './reconciliation.service';
 import { RetryController } from './retry.controller';
 import { RetryService } from './retry.service';
@@ -20,9 +24,9 @@ import { SendersController } from './senders.controller';
 import { SendersService } from './senders.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([WhatsAppMessage, MessageEvent, Contact]), OutboxModule, TwilioModule, AuthModule],
+  imports: [TypeOrmModule.forFeature([WhatsAppMessage, MessageEvent, Contact, IdempotencyKey]), OutboxModule, TwilioModule, AuthModule],
   controllers: [WhatsAppController, RetryController, SendersController],
-  providers: [WhatsAppService, MessageDispatchService, MessageLifecycleService, InboundMessageService, ContactPolicyService, MessageQueryService, RetryService, ReconciliationService, SendersService],
+  providers: [WhatsAppService, MessageDispatchService, MessageLifecycleService, InboundMessageService, ContactPolicyService, MessageQueryService, BulkSendService, IdempotencyService, IdempotencyKeyRepository, RetryService, ReconciliationService, SendersService],
   exports: [WhatsAppService, MessageDispatchService, MessageLifecycleService, InboundMessageService, ContactPolicyService, ReconciliationService],
 })
 export class WhatsAppModule {}

@@ -1,0 +1,41 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { MessageStatus } from '../message-status';
+
+export class BulkItemErrorDto {
+  @ApiProperty({ example: 'MISSING_COUNTRY_CODE', description: 'The code POST /whatsapp/send would answer for this message' })
+  code: string;
+
+  @ApiProperty({ example: 'to must include the country code in E.164 format, e.g. +<country code>4155550123' })
+  message: string;
+
+  @ApiPropertyOptional({ example: 'to', description: 'The (first) field at fault' })
+  field?: string;
+}
+
+export class BulkSendResultDto {
+  @ApiProperty({ description: 'Position of the message in the request', example: 0 })
+  index: number;
+
+  @ApiPropertyOptional({ description: 'Message id, when accepted', format: 'uuid' })
+  id?: string;
+
+  @ApiPropertyOptional({ enum: [MessageStatus.Queued], description: 'When accepted' })
+  status?: MessageStatus.Queued;
+
+  @ApiPropertyOptional({ type: BulkItemErrorDto, description: 'Why the message was refused (nothing stored for it)' })
+  error?: BulkItemErrorDto;
+}
+
+export class BulkSendResponseDto {
+  @ApiProperty({ example: true })
+  success: true;
+
+  @ApiProperty({ description: 'Messages stored and queued', example: 998 })
+  accepted: number;
+
+  @ApiProperty({ description: 'Messages refused', example: 2 })
+  rejected: number;
+
+  @ApiProperty({ type: [BulkSendResultDto], description: 'One per message, in request order' })
+  results: BulkSendResultDto[];
+}
