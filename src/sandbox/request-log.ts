@@ -36,11 +36,12 @@ export class RequestLog {
   private sentEvents: SentEvent[] = [];
   private nextId = 1;
 
-  begin(accountSid: string, params: PostedParams): SandboxRequestRecord {
+  begin(accountSid: string, params: PostedParams, authUser: string | null = null): SandboxRequestRecord {
     const record: SandboxRequestRecord = {
       id: this.nextId++,
       receivedAt: new Date().toISOString(),
       accountSid,
+      authUser,
       params: structuredClone(params),
       outcome: CreateRequestOutcome.Created,
       httpStatus: null,

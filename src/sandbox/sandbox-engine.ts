@@ -135,17 +135,11 @@ export class SandboxEngine {
     if (pathAccountSid !== undefined && pathAccountSid !== this.options.accountSid) {
       return false;
     }
-    const match = /^Basic\s+(.+)$/i.exec(authorization ?? '');
-    if (!match) {
+    const credentials = basicCredentials(authorization);
+    if (!credentials) {
       return false;
     }
-    const decoded = Buffer.from(match[1], 'base64').toString('utf8');
-    const separator = decoded.indexOf(':');
-    if (separator === -1) {
-      return false;
-    }
-    const username = decoded.slice(0, separator);
-    const password = decoded.slice(separator + 1);
+    const { username, password } = credentials;
     if (username === this.options.accountSid && password === this.options.authToken) {
       return true;
     }
@@ -164,7 +158,7 @@ export class SandboxEngine {
   }
 
   async handleCreate(pathAccountSid: string, params: PostedParams, authorization: string | undefined): Promise<ApiAnswer | null> {
-    const record = this.requestLog.begin(pathAccountSid, params);
+    const record = this.requestLog.begin(pathAccountSid, params, basicAuthUser(authorization));
     if (!this.isAuthorized(authorization, pathAccountSid)) {
       return this.finish(record, CreateRequestOutcome.Unauthorized, errorAnswer(TwilioApiError.unauthorized()));
     }
@@ -544,4 +538,17 @@ export class SandboxEngine {
     const lastInboundMs = this.lastInboundAtMs.get(number);
     return lastInboundMs !== undefined && Date.now() - lastInboundMs < SESSION_WINDOW_MS;
   }
+}
+
+function basicCredentials(authorization: string | undefined): { username: string; password: string } | null {
+  const match = /^Basic\s+(.+)$/i.exec(authorization ?? '');
+  if (!match) return null;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const separator = decoded.indexOf(':');
+  return separator === -1 ? null : { username: decoded.slice(0, separator), password: decoded.slice(separator + 1) };
+}
+
+/** The user name of HTTP Basic credentials (an account or API key SID), or null. */
+function basicAuthUser(authorization: string | undefined): string | null {
+  return basicCredentials(authorization)?.username ?? null;
 }

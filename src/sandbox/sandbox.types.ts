@@ -98,6 +98,8 @@ export interface SandboxRequestRecord {
   id: number;
   receivedAt: string;
   accountSid: string;
+  /** Who authenticated: the account SID or the API key SID of the Basic credentials (never the secret). */
+  authUser: string | null;
   params: PostedParams;
   outcome: CreateRequestOutcome;
   /** Null while an injected timeout holds the answer back (or forever, for a hang). */
