@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
 import { resolve } from 'node:path';
 import { ConfigError, EnvironmentVariables, NodeEnv, validateEnvironment } from './env.validation';
 
@@ -283,9 +284,12 @@ export function buildConfiguration(raw: Record<string, string | undefined>): App
   };
 }
 
-/** Loads `.env` (when present) into process.env without overriding what is already set. */
-export function loadDotEnv(path = resolve(process.cwd(), '.env')): void {
-  if (existsSync(path)) process.loadEnvFile(path);
+/** Loads `.env` (when present) into the environment without overriding what is already set. */
+export function loadDotEnv(path = resolve(process.cwd(), '.env'), env: NodeJS.ProcessEnv = process.env): void {
+  if (!existsSync(path)) return;
+  for (const [name, value] of Object.entries(parseEnv(readFileSync(path, 'utf8')))) {
+    if (env[name] === undefined) env[name] = value;
+  }
 }
 
 /** The configuration of this process, from its environment. */
