@@ -1,12 +1,23 @@
-import { LogLevel } from '@nestjs/common';
+import { getQueueToken } from '@nestjs/bullmq';
+import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './common/filters/all-exceptions.filter';
+import { nestLoggerFor } from './common/logging/app-pino-logger';
+import { ROOT_LOGGER } from './common/logging/logging.module';
+import type { RootLogger } from './common/logging/root-logger';
 import { createValidationPipe } from './common/http/validation.pipe';
+import { withTimeout } from './common/with-timeout';
 import { AppConfig } from './config/configuration';
+import { GracefulShutdown } from './modules/health/graceful-shutdown.service';
+import { AdminAccessService } from './modules/metrics/admin-access.service';
+import { PrometheusMetricsService } from './modules/metrics/prometheus-metrics.service';
+import { mountQueueDashboard } from './modules/metrics/queue-dashboard';
+import { QueueName } from './modules/queue/queue.types';
 
 export const API_PREFIX = 'api/v1';
 /** The API takes JSON bodies up to this size (a 1,000-message bulk send fits). */
@@ -15,16 +26,8 @@ const API_BODY_LIMIT = 2 * 1024 * 1024;
 const WEBHOOK_BODY_LIMIT = 64 * 1024;
 const WEBHOOK_PATHS = new Set([`/${API_PREFIX}/whatsapp/status`, `/${API_PREFIX}/whatsapp/webhook`]);
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
-
-const LOG_LEVELS: Record<string, LogLevel[] | false> = {
-  silent: false,
-  fatal: ['fatal'],
-  error: ['fatal', 'error'],
-  warn: ['fatal', 'error', 'warn'],
-  info: ['fatal', 'error', 'warn', 'log'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
-  trace: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
-};
+/** Prometheus' scrape path; outside the API prefix, where scrapers look for it. */
+const METRICS_PATH = 'metrics';
 
 /** Builds the HTTP application (not yet listening). Used by main.ts and the e2e tests. */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
@@ -44,19 +47,32 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   fastify.addHook('onRoute', (route) => {
     if (WEBHOOK_PATHS.has(route.url)) route.bodyLimit = WEBHOOK_BODY_LIMIT;
   });
+  let shutdown: GracefulShutdown | undefined;
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
+    // While draining, every answer ends its keep-alive connection: a connection that was busy when
+    // the server started closing would otherwise stay open, idle, and hold the close up.
+    if (shutdown?.draining) reply.header('Connection', 'close');
+  });
+  // Added before any route exists, so it sees every route (Nest's, the dashboard's, 404s).
+  let metrics: PrometheusMetricsService | undefined;
+  fastify.addHook('onResponse', async (request, reply) => {
+    metrics?.observeHttp(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
   });
 
-  const logger = LOG_LEVELS[config.app.logLevel] ?? LOG_LEVELS.info;
+  // Nest's own boot lines wait in a buffer until the pino logger is in place.
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     rawBody: true,
-    logger,
+    bufferLogs: true,
   });
-  app.setGlobalPrefix(API_PREFIX);
+  app.useLogger(nestLoggerFor(app.get<RootLogger>(ROOT_LOGGER).logger));
+  app.flushLogs();
+  metrics = app.get(PrometheusMetricsService);
+  shutdown = app.get(GracefulShutdown);
+  app.setGlobalPrefix(API_PREFIX, { exclude: [METRICS_PATH] });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter());
-  app.enableShutdownHooks();
+  closeOnce(app);
 
   const document = SwaggerModule.createDocument(
     app,
@@ -68,6 +84,26 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  await mountQueueDashboard(fastify, [app.get<Queue>(getQueueToken(QueueName.WhatsApp))], app.get(AdminAccessService));
   await app.init();
   return app;
+}
+
+/** A second close() (a signal during a test's own close, say) waits for the first instead of closing twice. */
+function closeOnce(app: INestApplication): void {
+  const close = app.close.bind(app);
+  let closing: Promise<void> | undefined;
+  app.close = () => (closing ??= close());
+}
+
+/**
+ * Graceful shutdown, what main.ts runs on SIGTERM/SIGINT: readiness answers 503 at once; the queue
+ * workers stop taking jobs and finish the running ones; the HTTP server stops accepting and
+ * finishes in-flight requests; then the outbox relay, queues, Postgres, Redis and the Twilio
+ * client close. Jobs still waiting stay in Redis, and rows not yet relayed stay in the outbox,
+ * for the next process. Rejects when it takes longer than SHUTDOWN_TIMEOUT_MS.
+ */
+export async function shutdownApp(app: INestApplication, config: AppConfig): Promise<void> {
+  app.get(GracefulShutdown).beginDrain();
+  await withTimeout(app.close(), config.http.shutdownTimeoutMs, 'graceful shutdown');
 }

@@ -6,8 +6,10 @@ import { UserThrottlerGuard } from './common/guards/user-throttler.guard';
 import { AppConfig } from './config/configuration';
 import { DatabaseModule } from './database/database.module';
 import { EventsModule } from './common/events/events.module';
+import { LoggingModule } from './common/logging/logging.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { HealthModule } from './modules/health/health.module';
+import { MetricsModule } from './modules/metrics/metrics.module';
 import { QueueModule } from './modules/queue/queue.module';
 import { TwilioModule } from './modules/twilio/twilio.module';
 import { WebhookModule } from './modules/webhook/webhook.module';
@@ -21,6 +23,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, ignoreEnvVars: true, load: [() => config] }),
+        LoggingModule.forRoot(config),
         EventsModule,
         ThrottlerModule.forRoot({ throttlers: [{ name: 'default', ttl: 60_000, limit: config.http.rateLimitPerMinute }] }),
         DatabaseModule.forRoot(config.database),
@@ -30,6 +33,7 @@ export class AppModule {
         QueueModule,
         WebhookModule,
         HealthModule,
+        MetricsModule.forRoot(config.observability),
       ],
       providers: [{ provide: APP_GUARD, useClass: UserThrottlerGuard }],
     };

@@ -1,9 +1,13 @@
 import 'reflect-metadata';
 import { AppConfig, configurationFromProcess, loadDotEnv } from './config/configuration';
 import { ConfigError } from './config/env.validation';
-import { createApp } from './app.factory';
+import { createApp, shutdownApp } from './app.factory';
+import { ROOT_LOGGER } from './common/logging/logging.module';
+import type { RootLogger } from './common/logging/root-logger';
 import { AdminBootstrapService } from './modules/auth/admin-bootstrap.service';
 import { startBanner } from './start-banner';
+import { TWILIO_SANDBOX } from './modules/twilio/twilio.module';
+import type { TwilioSandbox } from './sandbox/twilio-sandbox';
 
 function loadConfigOrExit(): AppConfig {
   try {
@@ -24,7 +28,25 @@ async function bootstrap(): Promise<void> {
   const app = await createApp(config);
   await app.listen({ port: config.app.port, host: config.app.host });
   const url = `http://localhost:${config.app.port}`;
-  process.stdout.write(startBanner(config, url, app.get(AdminBootstrapService).createdAdmin));
+  const sandbox = app.get<TwilioSandbox | null>(TWILIO_SANDBOX);
+  process.stdout.write(startBanner(config, url, app.get(AdminBootstrapService).createdAdmin, sandbox?.baseUrl));
+
+  const logs = app.get<RootLogger>(ROOT_LOGGER);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      shutdownApp(app, config).then(
+        () => {
+          logs.flush();
+          process.exit(0);
+        },
+        (err: unknown) => {
+          logs.flush();
+          process.stderr.write(`Shutdown did not complete cleanly: ${err instanceof Error ? err.message : String(err)}\n`);
+          process.exit(1);
+        },
+      );
+    });
+  }
 }
 
 bootstrap().catch((err: unknown) => {

@@ -1,12 +1,19 @@
 import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { QueueModule } from '../queue/queue.module';
+import { TwilioModule } from '../twilio/twilio.module';
+import { EventLoopMonitor } from './event-loop-monitor';
+import { GracefulShutdown } from './graceful-shutdown.service';
 import { HealthController } from './health.controller';
+import { ReadinessIndicators } from './readiness.indicators';
 import { RedisHealthIndicator } from './redis.health';
 
 @Module({
-  imports: [TerminusModule.forRoot({ errorLogStyle: 'pretty', gracefulShutdownTimeoutMs: 0 }), QueueModule],
+  imports: [// Terminus would log every failed probe as an error; HealthController logs a warning instead.
+    TerminusModule.forRoot({ logger: false, gracefulShutdownTimeoutMs: 0 }), QueueModule, TwilioModule, DiscoveryModule],
   controllers: [HealthController],
-  providers: [RedisHealthIndicator],
+  providers: [RedisHealthIndicator, ReadinessIndicators, EventLoopMonitor, GracefulShutdown],
+  exports: [GracefulShutdown],
 })
 export class HealthModule {}

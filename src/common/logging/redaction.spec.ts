@@ -1,0 +1,34 @@
+import { buildConfiguration } from '../../config/configuration';
+import { configuredSecrets, REDACTED, scrubSecrets } from './redaction';
+
+const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U';
+
+describe('scrubSecrets', () => {
+  it('censors bearer and basic credentials and bare JWTs in free text', () => {
+    expect(scrubSecrets(`Authorization: Bearer ${JWT} failed`, [])).toBe(`Authorization: Bearer ${REDACTED} failed`);
+    expect(scrubSecrets('Basic QUM6c2VjcmV0', [])).toBe(`Basic ${REDACTED}`);
+    expect(scrubSecrets(`token=${JWT}`, [])).toBe(`token=${REDACTED}`);
+  });
+
+  it('censors every occurrence of a known secret and leaves other text alone', () => {
+    expect(scrubSecrets('auth token s3cr3t-value used twice: s3cr3t-value', ['s3cr3t-value'])).toBe(`auth token ${REDACTED} used twice: ${REDACTED}`);
+    expect(scrubSecrets('Sent 3 messages to whatsapp:+14155550100', ['s3cr3t-value'])).toBe('Sent 3 messages to whatsapp:+14155550100');
+  });
+});
+
+describe('configuredSecrets', () => {
+  it('lists the JWT secret, admin password, metrics token and Twilio tokens of the configuration', () => {
+    const config = buildConfiguration({
+      JWT_SECRET: 'j'.repeat(40),
+      ADMIN_PASSWORD: 'admin-password-1',
+      METRICS_TOKEN: 'metrics-token-0123456789',
+      TWILIO_ACCOUNT_SID: 'AC' + '0'.repeat(32),
+      TWILIO_AUTH_TOKEN: 'twilio-auth-token-1',
+      TWILIO_AUTH_TOKEN_PREVIOUS: 'twilio-auth-token-0',
+      TWILIO_WHATSAPP_FROM: 'whatsapp:+14155238886',
+    });
+    expect(configuredSecrets(config).sort()).toEqual(
+      ['j'.repeat(40), 'admin-password-1', 'metrics-token-0123456789', 'twilio-auth-token-1', 'twilio-auth-token-0'].sort(),
+    );
+  });
+});

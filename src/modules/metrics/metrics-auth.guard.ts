@@ -1,0 +1,18 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { DomainException } from '../../common/errors/domain.exception';
+import { ErrorCode } from '../../common/errors/error-code';
+import { AccessDecision, AdminAccessService } from './admin-access.service';
+
+/** /metrics on the API port: METRICS_TOKEN when configured, otherwise an admin's JWT. */
+@Injectable()
+export class MetricsAuthGuard implements CanActivate {
+  constructor(private readonly access: AdminAccessService) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const result = await this.access.metricsAccess(request.headers.authorization);
+    if (result.decision === AccessDecision.Allowed) return true;
+    throw new DomainException(result.decision === AccessDecision.Forbidden ? ErrorCode.Forbidden : ErrorCode.Unauthorized, result.message);
+  }
+}
