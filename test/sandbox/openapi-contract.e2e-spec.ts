@@ -1,7 +1,5 @@
-import Ajv, { ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+import { ValidateFunction } from 'ajv';
+import { buildAjv, expectValid, Json, loadSpec, MESSAGE_SCHEMA, MESSAGES_PATH, strictObject } from '../support/twilio-openapi';
 import { SandboxTemplateSid } from '../../src/sandbox/content-templates';
 import { TwilioSandbox } from '../../src/sandbox/twilio-sandbox';
 import {
@@ -14,73 +12,6 @@ import {
   recordingLogger,
   waitFor,
 } from './sandbox-test-kit';
-
-// CI clones the repository with shared/ beside it, so resolve from the repo root, not from this file.
-const OPENAPI_DIR = process.env.TWILIO_OPENAPI_DIR ?? path.resolve(process.cwd(), '..', 'shared', 'twilio');
-const MESSAGE_SCHEMA = 'api.v2010.account.message';
-const MESSAGES_PATH = '/2010-04-01/Accounts/{AccountSid}/Messages.json';
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-/**
- * OpenAPI 3.0 is not JSON Schema: `nullable: true` becomes a type union (and a
- * null enum member), and `format: uri` becomes `uri-reference` because Twilio's
- * own examples use relative URIs (`/2010-04-01/...`) for those fields.
- */
-function toJsonSchema(node: Json): Json {
-  if (Array.isArray(node)) {
-    return node.map(toJsonSchema);
-  }
-  if (node === null || typeof node !== 'object') {
-    return node;
-  }
-  const result: { [key: string]: Json } = {};
-  for (const [key, value] of Object.entries(node)) {
-    if (key !== 'nullable' && key !== 'example' && key !== 'examples') {
-      result[key] = toJsonSchema(value);
-    }
-  }
-  if (node.nullable === true) {
-    if (typeof result.type === 'string') {
-      result.type = [result.type, 'null'];
-    }
-    if (Array.isArray(result.enum)) {
-      result.enum = [...result.enum, null];
-    }
-  }
-  if (result.format === 'uri') {
-    result.format = 'uri-reference';
-  }
-  return result;
-}
-
-/** The spec lists the properties but requires none; the contract is that every one is there and nothing else. */
-function strictObject(schema: { [key: string]: Json }): { [key: string]: Json } {
-  const properties = schema.properties as { [key: string]: Json };
-  return { ...schema, required: Object.keys(properties), additionalProperties: false };
-}
-
-function loadSpec(file: string): { [key: string]: Json } {
-  return toJsonSchema(JSON.parse(readFileSync(path.join(OPENAPI_DIR, file), 'utf8')) as Json) as { [key: string]: Json };
-}
-
-function buildAjv(): Ajv {
-  const ajv = new Ajv({ strict: false, allErrors: true });
-  addFormats(ajv);
-  ajv.addFormat('phone-number', /^(whatsapp:)?\+[1-9]\d{1,14}$/);
-  ajv.addFormat(
-    'date-time-rfc-2822',
-    /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} \+0000$/,
-  );
-  ajv.addFormat('currency', /^[A-Za-z]{3}$/);
-  ajv.addFormat('uri-map', { type: 'object', validate: () => true } as never);
-  return ajv;
-}
-
-function expectValid(validate: ValidateFunction, value: unknown): void {
-  const valid = validate(value);
-  expect({ valid, errors: validate.errors ?? null }).toEqual({ valid: true, errors: null });
-}
 
 describe('TwilioSandbox against Twilio’s OpenAPI spec', () => {
   const api = loadSpec('twilio_api_v2010.json');

@@ -34,6 +34,11 @@ export interface DispatchResult {
   snapshot?: TwilioMessageSnapshot;
 }
 
+/** The row's `from` holds the Messaging Service SID when the service, not a number, sends. */
+export function isMessagingServiceSid(from: string): boolean {
+  return /^MG[0-9a-fA-F]{32}$/.test(from);
+}
+
 /** Twilio's dateCreated is second-precision and its clock is not ours. */
 const CLOCK_SKEW_MS = 60_000;
 
@@ -101,9 +106,10 @@ export class MessageDispatchService {
           return { outcome: DispatchOutcome.Recovered, message: updated, snapshot: earlier };
         }
       }
+      const viaMessagingService = isMessagingServiceSid(message.from);
       const snapshot = await this.twilio.createMessage({
         to: message.to,
-        from: message.from,
+        ...(viaMessagingService ? { messagingServiceSid: message.from } : { from: message.from }),
         body: message.body ?? undefined,
         mediaUrls: message.mediaUrls,
         contentSid: message.contentSid ?? undefined,
@@ -137,7 +143,8 @@ export class MessageDispatchService {
   async findEarlierSend(message: WhatsAppMessage): Promise<TwilioMessageSnapshot | null> {
     const since = (message.ambiguousAttemptAt?.getTime() ?? 0) - CLOCK_SKEW_MS;
     const candidates = (await this.twilio.listMessagesTo(message.to))
-      .filter((m) => m.from === message.from || !message.from)
+      // A Messaging Service picks the sender itself, so only a direct sender can be compared.
+      .filter((m) => isMessagingServiceSid(message.from) || m.from === message.from)
       .filter((m) => (message.contentSid ? true : (m.body ?? '') === (message.body ?? '')))
       .filter((m) => (m.dateCreated?.getTime() ?? 0) >= since)
       .reverse(); // oldest first: the first attempt that got through

@@ -170,8 +170,14 @@ export class WhatsAppService {
 
   /** The sender to use: the given one if configured, else the default. */
   resolveSender(requested?: string): string {
-    const senders = this.config.get('twilio', { infer: true }).whatsappFrom;
-    if (!requested) return senders[0];
+    const { whatsappFrom: senders, messagingServiceSid } = this.config.get('twilio', { infer: true });
+    // Without a WhatsApp sender the Messaging Service (MG...) picks one at Twilio; the row keeps its SID.
+    if (!requested) return senders[0] ?? messagingServiceSid!;
+    if (senders.length === 0) {
+      throw new DomainException(ErrorCode.UnknownSender, `from is not accepted: messages go through the Messaging Service ${messagingServiceSid}, which picks the sender`, {
+        field: 'from',
+      });
+    }
     const normalized = parseWhatsAppAddress(requested, 'from').address;
     if (!senders.includes(normalized)) {
       throw new DomainException(ErrorCode.UnknownSender, `from must be one of the configured senders: ${senders.join(', ')}`, {
