@@ -98,4 +98,14 @@ describe('structured logs (e2e)', () => {
     expect(read('app.log').some((l) => l.reqId === requestId && l.level === 50)).toBe(true);
     expect(read('app.log').some((l) => l.level < 50)).toBe(true);
   });
+
+  it("tags every line a queue worker logs with its job id, like requests' lines with theirs", async () => {
+    const res = await t.api('/api/v1/whatsapp/send', { body: { to: '+15005550001', message: 'will fail 21211' }, token: t.adminToken });
+    expect(res.status).toBe(202);
+    const line = await waitFor(
+      async () => read('app.log').find((l) => l.context === 'MessageDispatchService' && String(l.msg).includes(res.body.id)),
+      'the worker line about the failed send',
+    );
+    expect(line).toMatchObject({ level: 40, jobId: `send-${res.body.id}`, job: 'send-message', attempt: 1 });
+  });
 });

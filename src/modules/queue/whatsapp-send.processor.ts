@@ -1,5 +1,8 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { storage, Store } from 'nestjs-pino/storage';
+import { ROOT_LOGGER } from '../../common/logging/logging.module';
+import { RootLogger } from '../../common/logging/root-logger';
 import { ConfigService } from '@nestjs/config';
 import { Job, Queue, UnrecoverableError } from 'bullmq';
 import { InjectQueue } from '@nestjs/bullmq';
@@ -25,6 +28,7 @@ export class WhatsAppSendProcessor extends WorkerHost implements OnApplicationBo
     private readonly dispatcher: MessageDispatchService,
     private readonly reconciliation: ReconciliationService,
     @InjectQueue(QueueName.WhatsApp) private readonly queue: Queue,
+    @Inject(ROOT_LOGGER) private readonly root: RootLogger,
     private readonly config: ConfigService<AppConfig, true>,
   ) {
     super();
@@ -46,7 +50,9 @@ export class WhatsAppSendProcessor extends WorkerHost implements OnApplicationBo
     const handler = this.handlers[job.name as JobName] as ((job: Job) => Promise<unknown>) | undefined;
     // An unknown job name is a deployment mistake; retrying cannot fix it.
     if (!handler) throw new UnrecoverableError(`No handler for job ${job.name}`);
-    return handler(job);
+    // Every line logged while the job runs carries its id, as request lines carry the request id.
+    const logger = this.root.logger.child({ jobId: job.id, job: job.name, attempt: job.attemptsMade + 1 });
+    return storage.run(new Store(logger), () => handler(job));
   }
 
   private async sendMessage(job: Job<JobPayloads[JobName.SendMessage]>): Promise<{ outcome: string; messageSid: string | null }> {
