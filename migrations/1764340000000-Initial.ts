@@ -32,7 +32,7 @@ export class Initial1764340000000 implements MigrationInterface {
         await queryRunner.query(`DROP INDEX "public"."IDX_WhatsAppMessage_retryOf"`);
         await queryRunner.query(`DROP INDEX "public"."UQ_WhatsAppMessage_messageSid"`);
         await queryRunner.query(`DROP TABLE "WhatsAppMessage"`);
-        await queryRunner.query(`DELETE FROM "typeorm_metadata" WHERE "type" = $1 AND "name" = $2 AND "database" = $3 AND "schema" = $4 AND "table" = $5`, ["GENERATED_COLUMN","errorcode","wa_gen","public","WhatsAppMessage"]);
+        await queryRunner.query(`DELETE FROM "typeorm_metadata" WHERE "type" = $1 AND "name" = $2 AND "database" = $3 AND "schema" = $4 AND "table" = $5`, ["GENERATED_COLUMN", "errorcode", database, "public", "WhatsAppMessage"]);
         await queryRunner.query(`DROP INDEX "public"."UQ_message_events_sid_status"`);
         await queryRunner.query(`DROP INDEX "public"."IDX_message_events_messageId"`);
         await queryRunner.query(`DROP TABLE "message_events"`);

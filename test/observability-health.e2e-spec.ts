@@ -2,17 +2,15 @@ import { getQueueToken } from '@nestjs/bullmq';
 import type { Worker } from 'bullmq';
 import { GracefulShutdown } from '../src/modules/health/graceful-shutdown.service';
 import { QueueName } from '../src/modules/queue/queue.types';
-import { TestRedisServer } from './support/redis-server';
-import { freePort, startTestApp, TestApp, waitFor } from './support/test-app';
+import { startTestAppWithPrivateRedis, TestRedisServer } from './support/redis-server';
+import { TestApp, waitFor } from './support/test-app';
 
 describe('liveness and readiness (e2e)', () => {
   let redis: TestRedisServer;
   let t: TestApp;
 
   beforeAll(async () => {
-    redis = new TestRedisServer(await freePort());
-    await redis.start();
-    t = await startTestApp({ REDIS_URL: redis.url });
+    ({ redis, t } = await startTestAppWithPrivateRedis());
   });
   afterAll(async () => {
     await t?.close();

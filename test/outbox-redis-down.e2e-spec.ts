@@ -1,14 +1,12 @@
-import { TestRedisServer } from './support/redis-server';
-import { freePort, startTestApp, TestApp, waitFor } from './support/test-app';
+import { startTestAppWithPrivateRedis, TestRedisServer } from './support/redis-server';
+import { TestApp, waitFor } from './support/test-app';
 
 describe('an accepted message survives a Redis outage (e2e)', () => {
   let redis: TestRedisServer;
   let t: TestApp;
 
   beforeAll(async () => {
-    redis = new TestRedisServer(await freePort());
-    await redis.start();
-    t = await startTestApp({ REDIS_URL: redis.url });
+    ({ redis, t } = await startTestAppWithPrivateRedis());
   });
   afterAll(async () => {
     await t?.close();

@@ -50,7 +50,6 @@ const trimmed = ({ value }: { value: unknown }): unknown => {
 };
 
 const URL_RE = /^https?:\/\/[^\s/$.?#][^\s]*$/i;
-const WHATSAPP_SENDER_RE = /^whatsapp:\+[1-9]\d{6,14}$/;
 // JWT_EXPIRES_IN: seconds, or a number with s/m/h/d.
 const DURATION_RE = /^\d+\s*[smhd]?$/;
 

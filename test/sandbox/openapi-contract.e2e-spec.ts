@@ -1,4 +1,3 @@
-import { ValidateFunction } from 'ajv';
 import { buildAjv, expectValid, Json, loadSpec, MESSAGE_SCHEMA, MESSAGES_PATH, strictObject } from '../support/twilio-openapi';
 import { SandboxTemplateSid } from '../../src/sandbox/content-templates';
 import { TwilioSandbox } from '../../src/sandbox/twilio-sandbox';

@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import Redis from 'ioredis';
+import { freePort, startTestApp, TestApp } from './test-app';
 
 /** A private redis-server for tests that stop and restart Redis (the shared one is left alone). */
 export class TestRedisServer {
@@ -37,5 +38,17 @@ export class TestRedisServer {
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
     await exited;
+  }
+}
+
+/** A test app on its own redis-server, for tests that stop and restart Redis under the service. */
+export async function startTestAppWithPrivateRedis(env: Record<string, string> = {}): Promise<{ redis: TestRedisServer; t: TestApp }> {
+  const redis = new TestRedisServer(await freePort());
+  await redis.start();
+  try {
+    return { redis, t: await startTestApp({ REDIS_URL: redis.url, ...env }) };
+  } catch (err) {
+    await redis.stop();
+    throw err;
   }
 }

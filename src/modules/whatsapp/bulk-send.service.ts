@@ -11,6 +11,7 @@ import { OutboxWriter } from '../../database/outbox/outbox.writer';
 import { JobName, JOB_QUEUE, sendJobId } from '../queue/queue.types';
 import { ContactPolicyService } from './contact-policy.service';
 import { BulkItemErrorDto, BulkSendResponseDto, BulkSendResultDto } from './dto/bulk-send-response.dto';
+import { toSendInput } from './dto/send-message.dto';
 import { BulkMessageDto } from './dto/bulk-send.dto';
 import { MessageStatus } from './message-status';
 import { PreparedSend, WhatsAppService } from './whatsapp.service';
@@ -111,15 +112,7 @@ export class BulkSendService {
     if (errors.length > 0) return { error: validationError(errors) };
     try {
       return {
-        prepared: this.whatsapp.prepare({
-          to: dto.to,
-          body: dto.message,
-          mediaUrls: dto.mediaUrl,
-          contentSid: dto.contentSid,
-          contentVariables: dto.contentVariables,
-          from: dto.from,
-          userId,
-        }),
+        prepared: this.whatsapp.prepare(toSendInput(dto, userId)),
       };
     } catch (err) {
       if (err instanceof DomainException) return { error: domainError(err) };

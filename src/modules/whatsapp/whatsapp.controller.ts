@@ -18,7 +18,7 @@ import { CurrentUser } from '../auth/decorators/current-user.decorator';
 import { JwtAuthGuard } from '../auth/guards/jwt-auth.guard';
 import { RolesGuard } from '../auth/guards/roles.guard';
 import { DeliveryStatusDto, MessageEventDto } from './dto/delivery-status.dto';
-import { SendMessageDto } from './dto/send-message.dto';
+import { SendMessageDto, toSendInput } from './dto/send-message.dto';
 import { SendMessageResponseDto } from './dto/send-message-response.dto';
 import { WhatsAppService } from './whatsapp.service';
 import { ContactPolicyService } from './contact-policy.service';
@@ -56,16 +56,7 @@ export class WhatsAppController {
   })
   @Idempotent(IdempotentRoute.Send)
   async send(@Body() dto: SendMessageDto, @CurrentUser() user: AuthenticatedUser, @Res({ passthrough: true }) reply: FastifyReply): Promise<SendMessageResponseDto> {
-    const { httpStatus, ...result } = await this.whatsapp.send({
-      to: dto.to,
-      body: dto.message,
-      mediaUrls: dto.mediaUrl,
-      contentSid: dto.contentSid,
-      contentVariables: dto.contentVariables,
-      from: dto.from,
-      immediate: dto.immediate,
-      userId: user.id,
-    });
+    const { httpStatus, ...result } = await this.whatsapp.send(toSendInput(dto, user.id));
     reply.status(httpStatus);
     return result;
   }

@@ -63,3 +63,17 @@ export class SendMessageDto {
   @IsBoolean({ message: 'immediate must be true or false' })
   immediate?: boolean;
 }
+
+/** What the service's send takes, from a request body and the user sending it. */
+export function toSendInput(dto: Omit<SendMessageDto, 'immediate'> & { immediate?: boolean }, userId: string) {
+  return {
+    to: dto.to,
+    body: dto.message,
+    mediaUrls: dto.mediaUrl,
+    contentSid: dto.contentSid,
+    contentVariables: dto.contentVariables,
+    from: dto.from,
+    immediate: dto.immediate,
+    userId,
+  };
+}
