@@ -62,6 +62,39 @@ describe('delivery policy (e2e)', () => {
     expect(final.attempts).toBe(2);
   });
 
+  it('does not send twice when the service fails after Twilio accepted (the SID could not be stored)', async () => {
+    const { MessageLifecycleService } = await import('../src/modules/whatsapp/lifecycle/message-lifecycle.service');
+    const lifecycle = t.app.get(MessageLifecycleService);
+    const spy = jest.spyOn(lifecycle, 'attachSid').mockRejectedValueOnce(new Error('connection terminated unexpectedly'));
+    try {
+      const to = '+14155550506';
+      const res = await send({ to, message: 'crash after create' });
+      const final = await waitForStatus(t, res.body.id, ['read']);
+      const atTwilio = t.sandbox.messages().filter((m) => m.resource.to === `whatsapp:${to}`);
+      expect(atTwilio).toHaveLength(1);
+      expect(final.messageSid).toBe(atTwilio[0].sid);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('an immediate send that fails after Twilio accepted answers 202 and is not sent again', async () => {
+    const { MessageLifecycleService } = await import('../src/modules/whatsapp/lifecycle/message-lifecycle.service');
+    const spy = jest.spyOn(t.app.get(MessageLifecycleService), 'attachSid').mockRejectedValueOnce(new Error('connection terminated unexpectedly'));
+    try {
+      const to = '+14155550507';
+      const res = await t.api('/api/v1/whatsapp/send', { body: { to, message: 'inline crash', immediate: true }, token: t.adminToken, headers: { 'idempotency-key': 'inline-crash-1' } });
+      expect(res.status).toBe(202);
+      expect(res.body).toMatchObject({ success: true, status: 'queued', messageSid: null });
+      const replay = await t.api('/api/v1/whatsapp/send', { body: { to, message: 'inline crash', immediate: true }, token: t.adminToken, headers: { 'idempotency-key': 'inline-crash-1' } });
+      expect(replay.body.id).toBe(res.body.id);
+      await waitForStatus(t, res.body.id, ['read']);
+      expect(t.sandbox.messages().filter((m) => m.resource.to === `whatsapp:${to}`)).toHaveLength(1);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('retries an unreachable handset (30003) exactly once, later, as a linked attempt', async () => {
     const res = await send({ to: '+15005550010', message: 'phone off' });
     await waitForStatus(t, res.body.id, ['undelivered']);

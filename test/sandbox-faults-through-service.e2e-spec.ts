@@ -76,7 +76,7 @@ describe('sandbox faults seen through the service (e2e)', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
   });
 
-  it('a 500 on every attempt leaves the message queued (it may be at Twilio) until reconciliation settles it', async () => {
+  it('a 500 on every attempt leaves the message queued (it may be at Twilio); reconciliation finds Twilio never had it and sends it', async () => {
     t.sandbox.setFaults({ serverErrorProbability: 1 });
     const id = await send('+14155550703');
     await waitFor(async () => (await status(id)).attempts === t.config.whatsapp.maxAttempts, 'every attempt');
@@ -85,10 +85,33 @@ describe('sandbox faults seen through the service (e2e)', () => {
     t.sandbox.resetFaults();
     const { ReconciliationService } = await import('../src/modules/whatsapp/reconciliation.service');
     const report = await t.app.get(ReconciliationService).reconcileOnce(0);
-    expect(report.failedUnknown).toBeGreaterThanOrEqual(1);
-    const final = await status(id);
-    expect(final).toMatchObject({ status: 'failed', errorCode: 20500 });
-    expect(final.errorMessage).toContain('not found at Twilio');
+    expect(report.requeued).toBeGreaterThanOrEqual(1);
+    const final = await settle(id, ['read']);
+    expect(t.sandbox.messages().filter((m) => m.resource.to === 'whatsapp:+14155550703')).toHaveLength(1);
+    expect(final.attempts).toBe(t.config.whatsapp.maxAttempts + 1);
+  });
+
+  it('reconciliation sends again a message whose job is gone, and creates a lost automatic 30003 retry', async () => {
+    const [stalled] = await t.query<{ id: string }>(
+      `INSERT INTO "WhatsAppMessage" (direction, "from", "to", body, status, "queuedAt", attempts, "lastAttemptAt", "createdAt")
+       VALUES ('outbound', 'whatsapp:+14155238886', 'whatsapp:+14155550704', 'orphaned', 'queued', now() - interval '1 hour', 3, now() - interval '50 minutes', now() - interval '1 hour') RETURNING id`,
+    );
+    const [unreachable] = await t.query<{ id: string }>(
+      `INSERT INTO "WhatsAppMessage" (direction, "from", "to", body, status, "errorCode", "queuedAt", "failedAt", "messageSid", attempts)
+       VALUES ('outbound', 'whatsapp:+14155238886', 'whatsapp:+14155550705', 'phone was off', 'undelivered', 30003, now() - interval '2 hours', now() - interval '1 hour', 'SM${'d4'.repeat(16)}', 1) RETURNING id`,
+    );
+    const { ReconciliationService } = await import('../src/modules/whatsapp/reconciliation.service');
+    const report = await t.app.get(ReconciliationService).reconcileOnce(60_000);
+    expect(report.requeued).toBeGreaterThanOrEqual(2);
+    await settle(stalled.id, ['read']);
+    const [retry] = await waitFor(async () => {
+      const rows = await t.query(`SELECT id FROM "WhatsAppMessage" WHERE "retryOf" = $1`, [unreachable.id]);
+      return rows.length ? rows : undefined;
+    }, 'the missed retry');
+    await settle(retry.id, ['read']);
+    // Nothing twice: a second pass finds nothing left to do.
+    const again = await t.app.get(ReconciliationService).reconcileOnce(60_000);
+    expect(again.requeued).toBe(0);
   });
 
   it("Twilio's own sender queueing (sandbox senderMps) keeps messages queued at Twilio until their turn", async () => {

@@ -4,14 +4,14 @@ import { storage, Store } from 'nestjs-pino/storage';
 import { ROOT_LOGGER } from '../../common/logging/logging.module';
 import { RootLogger } from '../../common/logging/root-logger';
 import { ConfigService } from '@nestjs/config';
-import { Job, Queue, UnrecoverableError } from 'bullmq';
+import { DelayedError, Job, Queue, UnrecoverableError } from 'bullmq';
 import { InjectQueue } from '@nestjs/bullmq';
 import { ReconciliationService } from '../whatsapp/reconciliation.service';
 import { AppConfig } from '../../config/configuration';
-import { DispatchError, MessageDispatchService } from '../whatsapp/message-dispatch.service';
+import { DispatchError, DispatchOutcome, MessageDispatchService } from '../whatsapp/message-dispatch.service';
 import { JobName, JobPayloads, QueueName, RECONCILE_SCHEDULER_ID } from './queue.types';
 
-type Handlers = { [K in JobName]: (job: Job<JobPayloads[K]>) => Promise<unknown> };
+type Handlers = { [K in JobName]: (job: Job<JobPayloads[K]>, token?: string) => Promise<unknown> };
 
 /** Runs the send jobs of the `whatsapp` queue, WHATSAPP_WORKERS at a time per process. */
 @Processor(QueueName.WhatsApp)
@@ -20,7 +20,7 @@ export class WhatsAppSendProcessor extends WorkerHost implements OnApplicationBo
 
   /** One handler per job name; the type makes a missing one a compile error. */
   private readonly handlers: Handlers = {
-    [JobName.SendMessage]: (job) => this.sendMessage(job),
+    [JobName.SendMessage]: (job, token) => this.sendMessage(job, token),
     [JobName.Reconcile]: () => this.reconciliation.reconcileOnce(),
   };
 
@@ -46,19 +46,24 @@ export class WhatsAppSendProcessor extends WorkerHost implements OnApplicationBo
       .catch((err: Error) => this.logger.warn(`Could not schedule reconciliation: ${err.message}`));
   }
 
-  async process(job: Job): Promise<unknown> {
-    const handler = this.handlers[job.name as JobName] as ((job: Job) => Promise<unknown>) | undefined;
+  async process(job: Job, token?: string): Promise<unknown> {
+    const handler = this.handlers[job.name as JobName] as ((job: Job, token?: string) => Promise<unknown>) | undefined;
     // An unknown job name is a deployment mistake; retrying cannot fix it.
     if (!handler) throw new UnrecoverableError(`No handler for job ${job.name}`);
     // Every line logged while the job runs carries its id, as request lines carry the request id.
     const logger = this.root.logger.child({ jobId: job.id, job: job.name, attempt: job.attemptsMade + 1 });
-    return storage.run(new Store(logger), () => handler(job));
+    return storage.run(new Store(logger), () => handler(job, token));
   }
 
-  private async sendMessage(job: Job<JobPayloads[JobName.SendMessage]>): Promise<{ outcome: string; messageSid: string | null }> {
+  private async sendMessage(job: Job<JobPayloads[JobName.SendMessage]>, token?: string): Promise<{ outcome: string; messageSid: string | null }> {
     const maxAttempts = job.opts.attempts ?? 1;
     try {
       const result = await this.dispatcher.dispatch(job.data.messageId, { attempt: job.attemptsMade + 1, maxAttempts });
+      if (result.outcome === DispatchOutcome.Deferred && result.retryAt) {
+        // Waiting for Twilio to be done with an unanswered request is not an attempt.
+        await job.moveToDelayed(result.retryAt.getTime(), token);
+        throw new DelayedError();
+      }
       return { outcome: result.outcome, messageSid: result.message.messageSid };
     } catch (err) {
       if (err instanceof DispatchError && err.final) throw new UnrecoverableError(err.message);

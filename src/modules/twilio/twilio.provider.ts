@@ -99,8 +99,8 @@ export class TwilioProvider {
    * Recent messages to a number, newest first (used to find a send whose answer was lost). No
    * date filter: Twilio filters on date_sent, which a message still queued at Twilio lacks.
    */
-  async listMessagesTo(to: string, limit = 20): Promise<TwilioMessageSnapshot[]> {
-    return this.call('list', async () => (await this.client.messages.list({ to, limit, pageSize: limit })).map(snapshot));
+  async listMessagesTo(to: string, from?: string, limit = 50): Promise<TwilioMessageSnapshot[]> {
+    return this.call('list', async () => (await this.client.messages.list({ to, ...(from ? { from } : {}), limit, pageSize: limit })).map(snapshot));
   }
 
   static toRequestError(err: unknown): TwilioRequestError {

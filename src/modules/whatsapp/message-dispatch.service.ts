@@ -22,6 +22,8 @@ export interface DispatchAttempt {
 
 export enum DispatchOutcome {
   Sent = 'sent',
+  /** Too early to look up an unanswered attempt: try again at `retryAt` (not an attempt). */
+  Deferred = 'deferred',
   /** An earlier, unanswered attempt had reached Twilio: its SID was found and attached. */
   Recovered = 'recovered',
   /** Nothing to do: already has a SID or is no longer waiting to be sent. */
@@ -32,12 +34,16 @@ export interface DispatchResult {
   outcome: DispatchOutcome;
   message: WhatsAppMessage;
   snapshot?: TwilioMessageSnapshot;
+  retryAt?: Date;
 }
 
 /** The row's `from` holds the Messaging Service SID when the service, not a number, sends. */
 export function isMessagingServiceSid(from: string): boolean {
   return /^MG[0-9a-fA-F]{32}$/.test(from);
 }
+
+/** Floor of the wait before looking up an unanswered attempt. */
+const MIN_LOOK_UP_DELAY_MS = 2_000;
 
 /** Twilio's dateCreated is second-precision and its clock is not ours. */
 const CLOCK_SKEW_MS = 60_000;
@@ -48,6 +54,8 @@ export class DispatchError extends Error {
     override readonly cause: TwilioRequestError,
     readonly final: boolean,
     message: string,
+    /** The request may have reached Twilio: the message stays queued until someone finds out. */
+    readonly ambiguous = false,
   ) {
     super(message);
     this.name = 'DispatchError';
@@ -69,42 +77,51 @@ export class MessageDispatchService {
   ) {}
 
   async dispatch(messageId: string, attempt: DispatchAttempt): Promise<DispatchResult> {
-    // Claim: only a message still waiting for its first successful create is sent. A job relayed
-    // twice, or a safety-net job after an immediate send, finds the SID and stops here.
+    const current = await this.messages.findOne({ where: { id: messageId } });
+    if (!current) throw new Error(`Message ${messageId} does not exist`);
+    // Only a message still waiting for its first successful create is sent. A job relayed twice,
+    // or a safety-net job after an immediate send, finds the SID and stops here.
+    if (current.messageSid || current.status !== MessageStatus.Queued) return { outcome: DispatchOutcome.Skipped, message: current };
+
+    // After an attempt that got no answer at all (timeout, reset, crash), Twilio may still be
+    // working on that request: look it up only once that request must be over, or the look-up
+    // misses it and we send twice. An answered failure (a 500 with its code) is over already.
+    const hadUnansweredAttempt = !!current.ambiguousAttemptAt;
+    if (hadUnansweredAttempt && current.lastAttemptAt && current.errorCode === null) {
+      const lookUpAt = current.lastAttemptAt.getTime() + this.lookUpDelayMs();
+      if (lookUpAt > Date.now()) return { outcome: DispatchOutcome.Deferred, message: current, retryAt: new Date(lookUpAt) };
+    }
+
+    // Claim, and mark the attempt as possibly reaching Twilio until proven otherwise: a crash, a
+    // kill or a database error after Twilio accepted the message then makes the next attempt look
+    // for it instead of sending it again. The attempt counter makes the claim exclusive: of two
+    // jobs for one message (a relay twice, a reconciliation re-queue), one sends, one stops.
     const claimed = await this.messages
       .createQueryBuilder()
       .update(WhatsAppMessage)
-      .set({ attempts: () => '"attempts" + 1', lastAttemptAt: () => 'now()' })
-      .where('id = :id AND "messageSid" IS NULL AND status = :queued', { id: messageId, queued: MessageStatus.Queued })
+      .set({ attempts: () => '"attempts" + 1', lastAttemptAt: () => 'now()', ambiguousAttemptAt: () => 'COALESCE("ambiguousAttemptAt", now())' })
+      .where('id = :id AND "messageSid" IS NULL AND status = :queued AND attempts = :seen', { id: messageId, queued: MessageStatus.Queued, seen: current.attempts })
       .returning('*')
       .execute();
     const row = (claimed.raw as WhatsAppMessage[])[0];
-    if (!row) {
-      const current = await this.messages.findOne({ where: { id: messageId } });
-      if (!current) throw new Error(`Message ${messageId} does not exist`);
-      return { outcome: DispatchOutcome.Skipped, message: current };
-    }
+    if (!row) return { outcome: DispatchOutcome.Skipped, message: (await this.messages.findOne({ where: { id: messageId } }))! };
     const message = this.messages.create(row);
-    const startedAt = message.lastAttemptAt ?? new Date();
-
-    // The user may have replied STOP after the message was accepted: do not pay for a send
-    // Twilio would refuse (21610) or, worse, deliver against the user's wish.
-    if (await this.contactPolicy.isOptedOut(message.to.slice(WHATSAPP_PREFIX.length))) {
-      const optedOut = TwilioProvider.toRequestError({ code: TwilioErrorCode.UnsubscribedRecipient, status: 400, message: 'The recipient opted out (STOP) after the message was accepted' });
-      await this.recordFailure(message, optedOut, true);
-      throw new DispatchError(optedOut, true, `${TwilioErrorCode.UnsubscribedRecipient}: ${optedOut.message}`);
-    }
 
     try {
-      // An earlier attempt may have reached Twilio without us hearing back: look before sending.
-      if (message.ambiguousAttemptAt) {
+      if (hadUnansweredAttempt) {
         const earlier = await this.findEarlierSend(message);
         if (earlier) {
           this.logger.log(`Message ${message.id} had reached Twilio as ${earlier.sid} on an earlier attempt; not sending it again`);
           const updated = await this.lifecycle.attachSid(message.id, earlier);
-          await this.messages.update({ id: message.id }, { ambiguousAttemptAt: null });
+          await this.clearUnanswered(message.id);
           return { outcome: DispatchOutcome.Recovered, message: updated, snapshot: earlier };
         }
+      } else if (await this.contactPolicy.isOptedOut(message.to.slice(WHATSAPP_PREFIX.length))) {
+        // The user replied STOP after the message was accepted: do not pay for a send Twilio
+        // would refuse (21610) or, worse, deliver against the user's wish.
+        const optedOut = TwilioProvider.toRequestError({ code: TwilioErrorCode.UnsubscribedRecipient, status: 400, message: 'The recipient opted out (STOP) after the message was accepted' });
+        await this.recordFailure(message, optedOut, true, null);
+        throw new DispatchError(optedOut, true, `${TwilioErrorCode.UnsubscribedRecipient}: ${optedOut.message}`);
       }
       const viaMessagingService = isMessagingServiceSid(message.from);
       const snapshot = await this.twilio.createMessage({
@@ -117,23 +134,32 @@ export class MessageDispatchService {
         statusCallback: this.config.get('twilio', { infer: true }).statusCallbackUrl,
       });
       const updated = await this.lifecycle.attachSid(message.id, snapshot);
-      if (message.ambiguousAttemptAt) await this.messages.update({ id: message.id }, { ambiguousAttemptAt: null });
+      await this.clearUnanswered(message.id);
       return { outcome: DispatchOutcome.Sent, message: updated, snapshot };
     } catch (err) {
-      if (!(err instanceof TwilioRequestError)) throw err;
+      if (!(err instanceof TwilioRequestError)) throw err; // the mark stays: the next attempt looks first
       const lastAttempt = attempt.attempt >= attempt.maxAttempts;
-      // Still ambiguous after a failed look-up: an earlier attempt may be at Twilio.
-      const ambiguous = err.classification.mayHaveReachedTwilio || !!message.ambiguousAttemptAt;
+      // Still unknown after a failed look-up, or this attempt's request may have been processed.
+      const ambiguous = err.classification.mayHaveReachedTwilio || hadUnansweredAttempt;
       const final = err.classification.retryClass === RetryClass.Permanent || lastAttempt;
       // A message that may be at Twilio is never declared failed on a guess: reconciliation
-      // looks it up later and either finds it or fails it then.
-      await this.recordFailure(message, err, final && !ambiguous, ambiguous ? (message.ambiguousAttemptAt ?? startedAt) : null);
+      // looks it up later and either finds it or settles it then.
+      await this.recordFailure(message, err, final && !ambiguous, ambiguous ? message.ambiguousAttemptAt : null);
       const reason = `${err.twilioCode ?? err.httpStatus ?? err.networkCode ?? 'error'}: ${err.message}`;
       this.logger.warn(
         `Send of message ${message.id} failed (attempt ${attempt.attempt}/${attempt.maxAttempts}, ${err.classification.retryClass}${ambiguous ? ', may have reached Twilio' : ''}${final ? ', final' : ''}): ${reason}`,
       );
-      throw new DispatchError(err, final, reason);
+      throw new DispatchError(err, final, reason, ambiguous);
     }
+  }
+
+  /** How long after an unanswered attempt started its request is certainly over at Twilio. */
+  lookUpDelayMs(): number {
+    return Math.max(2 * this.config.get('twilio', { infer: true }).timeoutMs, MIN_LOOK_UP_DELAY_MS);
+  }
+
+  private async clearUnanswered(messageId: string): Promise<void> {
+    await this.messages.update({ id: messageId }, { ambiguousAttemptAt: null });
   }
 
   /**
@@ -142,7 +168,8 @@ export class MessageDispatchService {
    */
   async findEarlierSend(message: WhatsAppMessage): Promise<TwilioMessageSnapshot | null> {
     const since = (message.ambiguousAttemptAt?.getTime() ?? 0) - CLOCK_SKEW_MS;
-    const candidates = (await this.twilio.listMessagesTo(message.to))
+    const direct = !isMessagingServiceSid(message.from);
+    const candidates = (await this.twilio.listMessagesTo(message.to, direct ? message.from : undefined))
       // A Messaging Service picks the sender itself, so only a direct sender can be compared.
       .filter((m) => isMessagingServiceSid(message.from) || m.from === message.from)
       .filter((m) => (message.contentSid ? true : (m.body ?? '') === (message.body ?? '')))
@@ -155,11 +182,12 @@ export class MessageDispatchService {
     return null;
   }
 
-  private async recordFailure(message: WhatsAppMessage, err: TwilioRequestError, final: boolean, ambiguousSince: Date | null = null): Promise<void> {
+  /** Records the error; `ambiguousSince` keeps (or, when null, clears) the may-be-at-Twilio mark. */
+  private async recordFailure(message: WhatsAppMessage, err: TwilioRequestError, final: boolean, ambiguousSince: Date | null): Promise<void> {
     const patch: Partial<WhatsAppMessage> = {
       errorCode: err.twilioCode ?? null,
       errorMessage: err.message,
-      ...(ambiguousSince ? { ambiguousAttemptAt: ambiguousSince } : {}),
+      ambiguousAttemptAt: ambiguousSince,
     };
     if (final) {
       patch.status = MessageStatus.Failed;

@@ -115,7 +115,7 @@ export class RetryService implements OnModuleInit {
   }
 
   /** One new queued message (and its outbox job) per original, in one transaction. */
-  private async createRetries(originals: WhatsAppMessage[], delayMs: number): Promise<{ id: string; retryId: string }[]> {
+  async createRetries(originals: WhatsAppMessage[], delayMs: number): Promise<{ id: string; retryId: string }[]> {
     if (originals.length === 0) return [];
     const now = new Date();
     return this.dataSource.transaction(async (manager) => {

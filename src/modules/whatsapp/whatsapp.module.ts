@@ -16,7 +16,9 @@ import { MessageQueryService } from './message-query.service';
 import { BulkSendService } from './bulk-send.service';
 import { IdempotencyKey } from './idempotency/idempotency-key.entity';
 import { IdempotencyKeyRepository } from './idempotency/idempotency-key.repository';
-import { IdempotencyService } from './idempotency/idempotency.service';
+import { IDEMPOTENCY_LEASE, IdempotencyService, leaseFor } from './idempotency/idempotency.service';
+import { ConfigService } from '@nestjs/config';
+import { AppConfig } from '../../config/configuration';
 import { ReconciliationService } from './reconciliation.service';
 import { RetryController } from './retry.controller';
 import { RetryService } from './retry.service';
@@ -26,7 +28,12 @@ import { SendersService } from './senders.service';
 @Module({
   imports: [TypeOrmModule.forFeature([WhatsAppMessage, MessageEvent, Contact, IdempotencyKey]), OutboxModule, TwilioModule, AuthModule],
   controllers: [WhatsAppController, RetryController, SendersController],
-  providers: [WhatsAppService, MessageDispatchService, MessageLifecycleService, InboundMessageService, ContactPolicyService, MessageQueryService, BulkSendService, IdempotencyService, IdempotencyKeyRepository, RetryService, ReconciliationService, SendersService],
+  providers: [WhatsAppService, MessageDispatchService, MessageLifecycleService, InboundMessageService, ContactPolicyService, MessageQueryService, BulkSendService, IdempotencyService, IdempotencyKeyRepository,
+    {
+      provide: IDEMPOTENCY_LEASE,
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<AppConfig, true>) => leaseFor(config.get('twilio', { infer: true }).timeoutMs),
+    }, RetryService, ReconciliationService, SendersService],
   exports: [WhatsAppService, MessageDispatchService, MessageLifecycleService, InboundMessageService, ContactPolicyService, ReconciliationService],
 })
 export class WhatsAppModule {}

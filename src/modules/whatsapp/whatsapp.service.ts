@@ -8,12 +8,12 @@ import { AppConfig } from '../../config/configuration';
 import { DomainEvents, DomainEventType } from '../../common/events/domain-events';
 import { OutboxWriter } from '../../database/outbox/outbox.writer';
 import { JobName, JOB_QUEUE, sendJobId } from '../queue/queue.types';
-import { operatorHint, RetryClass } from '../twilio/twilio-error-codes';
+import { operatorHint } from '../twilio/twilio-error-codes';
 import { DeliveryStatusDto, MessageEventDto } from './dto/delivery-status.dto';
 import { MessageEvent } from './entities/message-event.entity';
 import { WhatsAppMessage } from './entities/whatsapp-message.entity';
 import { ContactPolicyService } from './contact-policy.service';
-import { DispatchError, MessageDispatchService } from './message-dispatch.service';
+import { DispatchError, DispatchResult, MessageDispatchService } from './message-dispatch.service';
 import { MessageDirection, MessageStatus } from './message-status';
 import { parseWhatsAppAddress, WhatsAppAddress } from './phone-number';
 
@@ -136,28 +136,26 @@ export class WhatsAppService {
     };
   }
 
+  /**
+   * Sends a stored message before answering. Once the row is committed no error escapes except
+   * Twilio's definite rejection: anything else (Twilio unavailable, an unanswered request, a
+   * database error after the call) leaves the message queued for the workers, answered 202.
+   */
   private async sendInline(message: WhatsAppMessage): Promise<SendResult> {
     const maxAttempts = this.config.get('whatsapp', { infer: true }).maxAttempts;
+    const queued: SendResult = { success: true, id: message.id, messageSid: null, status: MessageStatus.Queued, httpStatus: 202 };
+    let result: DispatchResult;
     try {
-      const result = await this.dispatcher.dispatch(message.id, { attempt: 1, maxAttempts });
-      await this.outbox.cancel(this.dataSource.manager, sendJobId(message.id));
-      return {
-        success: true,
-        id: message.id,
-        messageSid: result.message.messageSid,
-        // As Twilio answered (queued, or accepted for a messaging service).
-        status: (result.snapshot?.status as MessageStatus | undefined) ?? result.message.status,
-        httpStatus: 201,
-      };
+      result = await this.dispatcher.dispatch(message.id, { attempt: 1, maxAttempts });
     } catch (err) {
-      if (!(err instanceof DispatchError)) throw err;
-      if (err.cause.classification.retryClass !== RetryClass.Permanent && !err.final) {
-        // Twilio is unavailable right now: the message stays queued and the workers retry it.
-        await this.outbox.releaseNow(this.dataSource.manager, sendJobId(message.id));
-        this.logger.warn(`Immediate send of ${message.id} failed transiently; queued for retry`);
-        return { success: true, id: message.id, messageSid: null, status: MessageStatus.Queued, httpStatus: 202 };
+      const rejected = err instanceof DispatchError && err.final && !err.ambiguous;
+      if (!rejected) {
+        this.logger.warn(`Immediate send of ${message.id} did not complete (${(err as Error).message}); queued for the workers`);
+        // The workers take it now; should even this fail, the safety-net job runs in 2 minutes.
+        await this.outbox.releaseNow(this.dataSource.manager, sendJobId(message.id)).catch(() => undefined);
+        return queued;
       }
-      await this.outbox.cancel(this.dataSource.manager, sendJobId(message.id));
+      await this.outbox.cancel(this.dataSource.manager, sendJobId(message.id)).catch(() => undefined);
       const code = err.cause.twilioCode;
       throw new DomainException(ErrorCode.TwilioRejected, `Twilio rejected the message: ${err.cause.message}`, {
         id: message.id,
@@ -166,6 +164,17 @@ export class WhatsAppService {
         hint: operatorHint(code) ?? err.cause.classification.hint ?? null,
       });
     }
+    // The safety-net job is no longer needed (if dropping it fails, it finds the SID and stops).
+    await this.outbox.cancel(this.dataSource.manager, sendJobId(message.id)).catch(() => undefined);
+    if (!result.message.messageSid) return queued;
+    return {
+      success: true,
+      id: message.id,
+      messageSid: result.message.messageSid,
+      // As Twilio answered (queued, or accepted for a messaging service).
+      status: (result.snapshot?.status as MessageStatus | undefined) ?? result.message.status,
+      httpStatus: 201,
+    };
   }
 
   /** The sender to use: the given one if configured, else the default. */

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { DomainException } from '../../../common/errors/domain.exception';
 import { ErrorCode } from '../../../common/errors/error-code';
 import { IdempotencyState } from './idempotency-key.entity';
@@ -14,6 +14,13 @@ export const IDEMPOTENCY_KEY_TTL_MS = 24 * 60 * 60 * 1000;
  * waits for its sender's rate-limit slot and then for Twilio (TWILIO_TIMEOUT_MS, 15 s by default).
  */
 export const IDEMPOTENCY_LEASE_MS = 60_000;
+/** Injection token of the lease in force: longer when TWILIO_TIMEOUT_MS is (see leaseFor). */
+export const IDEMPOTENCY_LEASE = Symbol('IDEMPOTENCY_LEASE');
+
+/** A lease that outlasts an immediate send: two Twilio calls (look-up and create) and some slack. */
+export function leaseFor(twilioTimeoutMs: number): number {
+  return Math.max(IDEMPOTENCY_LEASE_MS, 2 * twilioTimeoutMs + 30_000);
+}
 /** Expired rows are purged in the background every this many claims, a bounded batch at a time. */
 export const PURGE_EVERY_CLAIMS = 100;
 export const PURGE_BATCH_SIZE = 1000;
@@ -43,7 +50,10 @@ export class IdempotencyService {
   private readonly logger = new Logger(IdempotencyService.name);
   private claimsSincePurge = 0;
 
-  constructor(private readonly keys: IdempotencyKeyRepository) {}
+  constructor(
+    private readonly keys: IdempotencyKeyRepository,
+    @Optional() @Inject(IDEMPOTENCY_LEASE) private readonly leaseMs: number = IDEMPOTENCY_LEASE_MS,
+  ) {}
 
   /** Claims the key for this request, or answers what the earlier request with it answered. */
   async begin(scope: IdempotencyScope, body: unknown): Promise<IdempotencyOutcome> {
@@ -51,7 +61,7 @@ export class IdempotencyService {
     // A second pass is needed only when the row holding the key went away (released, expired)
     // between the claim and the look-up.
     for (let pass = 0; pass < 3; pass++) {
-      const claimId = await this.keys.claim(scope, hash, IDEMPOTENCY_KEY_TTL_MS, IDEMPOTENCY_LEASE_MS);
+      const claimId = await this.keys.claim(scope, hash, IDEMPOTENCY_KEY_TTL_MS, this.leaseMs);
       if (claimId) {
         this.purgeNowAndThen();
         return { kind: 'claimed', claimId };
