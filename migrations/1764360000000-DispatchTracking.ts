@@ -9,6 +9,7 @@ export class DispatchTracking1764360000000 implements MigrationInterface {
     // Reconciliation scans outbound messages still short of a final status, oldest update first.
     await queryRunner.query(`DROP INDEX "public"."IDX_WhatsAppMessage_retryOf"`);
     await queryRunner.query(`CREATE UNIQUE INDEX "UQ_WhatsAppMessage_retryOf" ON "WhatsAppMessage" ("retryOf") WHERE "retryOf" IS NOT NULL`);
+    await queryRunner.query(`CREATE INDEX "IDX_WhatsAppMessage_createdBy_createdAt_id" ON "WhatsAppMessage" ("createdBy", "createdAt", "id") `);
     // Callbacks that arrived before their SID was known, for reconciliation to pick up.
     await queryRunner.query(`CREATE INDEX "IDX_message_events_unattached" ON "message_events" ("messageSid") WHERE "messageId" IS NULL`);
     await queryRunner.query(
@@ -19,6 +20,7 @@ export class DispatchTracking1764360000000 implements MigrationInterface {
   public async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`DROP INDEX "public"."IDX_WhatsAppMessage_unsettled"`);
     await queryRunner.query(`DROP INDEX "public"."IDX_message_events_unattached"`);
+    await queryRunner.query(`DROP INDEX "public"."IDX_WhatsAppMessage_createdBy_createdAt_id"`);
     await queryRunner.query(`DROP INDEX "public"."UQ_WhatsAppMessage_retryOf"`);
     await queryRunner.query(`CREATE INDEX "IDX_WhatsAppMessage_retryOf" ON "WhatsAppMessage" ("retryOf") `);
     await queryRunner.query(`ALTER TABLE "WhatsAppMessage" DROP COLUMN "ambiguousAttemptAt"`);

@@ -22,6 +22,9 @@ import { QueueName } from './modules/queue/queue.types';
 export const API_PREFIX = 'api/v1';
 /** The API takes JSON bodies up to this size (a 1,000-message bulk send fits). */
 const API_BODY_LIMIT = 2 * 1024 * 1024;
+/** 1,000 messages of 1,600 non-Latin characters (up to 4 bytes each) and their media URLs fit. */
+const BULK_BODY_LIMIT = 8 * 1024 * 1024;
+const BULK_PATH = `/${API_PREFIX}/whatsapp/send/bulk`;
 /** Twilio's webhook posts are small; a tighter limit keeps a flood of large bodies cheap to refuse. */
 const WEBHOOK_BODY_LIMIT = 64 * 1024;
 const WEBHOOK_PATHS = new Set([`/${API_PREFIX}/whatsapp/status`, `/${API_PREFIX}/whatsapp/webhook`]);
@@ -46,6 +49,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   const fastify = adapter.getInstance();
   fastify.addHook('onRoute', (route) => {
     if (WEBHOOK_PATHS.has(route.url)) route.bodyLimit = WEBHOOK_BODY_LIMIT;
+    if (route.url === BULK_PATH) route.bodyLimit = BULK_BODY_LIMIT;
   });
   let shutdown: GracefulShutdown | undefined;
   fastify.addHook('onSend', async (request, reply) => {

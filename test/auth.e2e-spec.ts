@@ -111,5 +111,9 @@ describe('auth (e2e)', () => {
       status = (await t.api('/api/v1/auth/login', { body: { email: ADMIN_EMAIL, password: `guess-${i}` } })).status;
     }
     expect(status).toBe(429);
+    // A made-up bearer token does not buy a fresh budget for the same address.
+    const fake = `x.${Buffer.from(JSON.stringify({ sub: '5f1d7a2e-0000-4000-8000-000000000001' })).toString('base64url')}.y`;
+    const again = await t.api('/api/v1/auth/login', { body: { email: ADMIN_EMAIL, password: 'guess-x' }, token: fake });
+    expect(again.status).toBe(429);
   });
 });

@@ -283,6 +283,14 @@ describe('POST /whatsapp/send/bulk (e2e)', () => {
     expect(res.body).toEqual({ success: true, accepted: 0, rejected: 1, results: [{ index: 0, error: { code: 'MISSING_COUNTRY_CODE', field: 'to', message: expect.any(String) } }] });
   });
 
+  it('takes a full-size bulk body (1,000 bodies of 1,600 non-Latin characters, over 3 MB)', async () => {
+    const body = { messages: Array.from({ length: 1000 }, () => ({ to: '12345', message: 'ж'.repeat(1600) })) };
+    expect(Buffer.byteLength(JSON.stringify(body))).toBeGreaterThan(3 * 1024 * 1024);
+    const res = await bulk(body);
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ accepted: 0, rejected: 1000 });
+  });
+
   it('refuses a body that is not { messages: [1..1000] } with a plain 400, storing nothing', async () => {
     const before = await messageCount(t);
     const tooMany = Array.from({ length: 1001 }, (_, i) => ({ to: `+1415557${String(i).padStart(4, '0')}`, message: 'x' }));

@@ -249,7 +249,15 @@ describe('opt-out, contacts and message listing (e2e)', () => {
     expect(byTo.body.data).toHaveLength(1);
     expect((await t.api('/api/v1/whatsapp/messages?to=%2B14155550610', { token: senderToken })).body.data).toHaveLength(0);
 
-    for (const bad of ['status=lost', 'limit=0', 'since=yesterday', 'cursor=abc', 'since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z']) {
+    // A sender cannot read someone else's message by id or SID either.
+    const adminsMessage = (await send('+14155550611')).body.id;
+    expect((await t.api(`/api/v1/whatsapp/delivery-status/${adminsMessage}`, { token: senderToken })).status).toBe(404);
+    expect((await t.api(`/api/v1/whatsapp/messages/${adminsMessage}/events`, { token: senderToken })).status).toBe(404);
+    expect((await t.api(`/api/v1/whatsapp/delivery-status/${mine[0]}`, { token: senderToken })).status).toBe(200);
+    expect((await t.api(`/api/v1/whatsapp/delivery-status/${mine[0]}`, { token: t.adminToken })).status).toBe(200);
+
+    const tampered = Buffer.from(JSON.stringify({ c: '2026-01-01T00:00:00Z', i: 'nope' })).toString('base64url');
+    for (const bad of ['status=lost', 'limit=0', 'since=yesterday', 'cursor=abc', `cursor=${tampered}`, 'since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z']) {
       const res = await t.api(`/api/v1/whatsapp/messages?${bad}`, { token: t.adminToken });
       expect({ bad, status: res.status, code: res.body.code }).toEqual({ bad, status: 400, code: 'VALIDATION_FAILED' });
     }

@@ -1,22 +1,28 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { ThrottlerGuard } from '@nestjs/throttler';
+import jwt from 'jsonwebtoken';
+import { AppConfig } from '../../config/configuration';
 
 /**
  * Rate limits per API user rather than per address, so users behind one NAT do not share a
- * budget. Global guards run before the JWT guard, so the user is read from the token's `sub`
- * without verifying it: a forged token only earns itself a separate budget and a 401.
+ * budget. Global guards run before the JWT guard, so the token is verified here (an HMAC, cheap);
+ * anything that is not a valid token, and every login, counts against the client address, so a
+ * made-up token cannot buy a fresh budget.
  */
 @Injectable()
 export class UserThrottlerGuard extends ThrottlerGuard {
+  @Inject(ConfigService) private readonly config!: ConfigService<AppConfig, true>;
+
   protected override async getTracker(req: Record<string, any>): Promise<string> {
     const auth = req.headers?.authorization;
     if (typeof auth === 'string' && auth.startsWith('Bearer ')) {
-      const payload = auth.slice(7).split('.')[1];
+      const { jwtSecret, jwtIssuer, jwtAudience } = this.config.get('auth', { infer: true });
       try {
-        const sub = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8')).sub;
-        if (typeof sub === 'string' && sub.length <= 64) return `user:${sub}`;
+        const claims = jwt.verify(auth.slice(7), jwtSecret, { algorithms: ['HS256'], issuer: jwtIssuer, audience: jwtAudience });
+        if (typeof claims === 'object' && typeof claims.sub === 'string') return `user:${claims.sub}`;
       } catch {
-        // not a JWT: fall back to the address
+        // not a valid token: the address pays
       }
     }
     return `ip:${req.ip}`;

@@ -61,8 +61,9 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   }
 
   /** Rows waiting to be relayed (for health and metrics). */
+  /** Jobs due but not yet in BullMQ (delayed retries, such as a 30003's later attempt, are not backlog). */
   async backlog(): Promise<number> {
-    const [{ count }] = await this.dataSource.query('SELECT count(*)::int AS count FROM outbox');
+    const [{ count }] = await this.dataSource.query('SELECT count(*)::int AS count FROM outbox WHERE "availableAt" <= now()');
     return count;
   }
 

@@ -79,16 +79,16 @@ export class WhatsAppController {
   @ApiOperation({ summary: 'Where a message is: status, error, timestamps, delivery time', description: 'Accepts the message id or the Twilio SID.' })
   @ApiOkResponse({ type: DeliveryStatusDto })
   @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No such message (MESSAGE_NOT_FOUND)' })
-  deliveryStatus(@Param('id') id: string): Promise<DeliveryStatusDto> {
-    return this.whatsapp.getDeliveryStatus(id);
+  deliveryStatus(@Param('id') id: string, @CurrentUser() user: AuthenticatedUser): Promise<DeliveryStatusDto> {
+    return this.whatsapp.getDeliveryStatus(id, user);
   }
 
   @Get('messages/:id/events')
   @ApiOperation({ summary: "A message's status history, as Twilio reported it" })
   @ApiOkResponse({ type: MessageEventDto, isArray: true })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
-  events(@Param('id') id: string): Promise<MessageEventDto[]> {
-    return this.whatsapp.listEvents(id);
+  events(@Param('id') id: string, @CurrentUser() user: AuthenticatedUser): Promise<MessageEventDto[]> {
+    return this.whatsapp.listEvents(id, user);
   }
 
   @Get('messages')

@@ -16,6 +16,8 @@ import { ContactPolicyService } from './contact-policy.service';
 import { DispatchError, DispatchResult, MessageDispatchService } from './message-dispatch.service';
 import { MessageDirection, MessageStatus } from './message-status';
 import { parseWhatsAppAddress, WhatsAppAddress } from './phone-number';
+import { AuthenticatedUser } from '../auth/auth.types';
+import { UserRole } from '../auth/entities/user.entity';
 
 export interface SendOptions {
   immediate?: boolean;
@@ -196,17 +198,21 @@ export class WhatsAppService {
     return normalized;
   }
 
-  async findByIdOrSid(idOrSid: string): Promise<WhatsAppMessage> {
+  /**
+   * A message by id or Twilio SID. With `viewer` a sender only finds the messages they sent (any
+   * other answers 404, as if it did not exist); admins and code calls find every message.
+   */
+  async findByIdOrSid(idOrSid: string, viewer?: AuthenticatedUser): Promise<WhatsAppMessage> {
     const where = UUID_RE.test(idOrSid) ? { id: idOrSid } : { messageSid: idOrSid };
     const message = await this.messages.findOne({ where });
-    if (!message) {
+    if (!message || (viewer && viewer.role !== UserRole.Admin && message.createdBy !== viewer.id)) {
       throw new DomainException(ErrorCode.MessageNotFound, `No message with id or SID ${idOrSid}`);
     }
     return message;
   }
 
-  async getDeliveryStatus(idOrSid: string): Promise<DeliveryStatusDto> {
-    const m = await this.findByIdOrSid(idOrSid);
+  async getDeliveryStatus(idOrSid: string, viewer?: AuthenticatedUser): Promise<DeliveryStatusDto> {
+    const m = await this.findByIdOrSid(idOrSid, viewer);
     return {
       id: m.id,
       messageSid: m.messageSid,
@@ -226,8 +232,8 @@ export class WhatsAppService {
     };
   }
 
-  async listEvents(idOrSid: string): Promise<MessageEventDto[]> {
-    const m = await this.findByIdOrSid(idOrSid);
+  async listEvents(idOrSid: string, viewer?: AuthenticatedUser): Promise<MessageEventDto[]> {
+    const m = await this.findByIdOrSid(idOrSid, viewer);
     const rows = await this.messageEvents.find({ where: { messageId: m.id }, order: { receivedAt: 'ASC', id: 'ASC' } });
     return rows.map((e) => ({
       id: e.id,

@@ -17,6 +17,8 @@ import { MessageDirection, MessageStatus } from '../message-status';
 @Index('IDX_WhatsAppMessage_status_createdAt', ['status', 'createdAt'])
 @Index('IDX_WhatsAppMessage_createdAt_id', ['createdAt', 'id'])
 @Index('IDX_WhatsAppMessage_to_createdAt', ['to', 'createdAt'])
+// A sender's own messages, newest first (GET /messages for the sender role).
+@Index('IDX_WhatsAppMessage_createdBy_createdAt_id', ['createdBy', 'createdAt', 'id'])
 @Index('IDX_WhatsAppMessage_unsettled', ['updatedAt'], {
   where: `direction = 'outbound' AND status IN ('queued', 'accepted', 'scheduled', 'sending', 'sent')`,
 })
