@@ -62,6 +62,19 @@ describe('delivery policy (e2e)', () => {
     expect(final.attempts).toBe(2);
   });
 
+  it('pairs look-alike unanswered template sends with their own messages at Twilio, none sent twice', async () => {
+    t.sandbox.setFaults({ timeoutProbability: 1, timeoutAnswerAfterMs: null });
+    const to = '+14155550508';
+    const body = { to, contentSid: APPOINTMENT_TEMPLATE, contentVariables: { '1': '1/2', '2': '9am' } };
+    const ids = [(await send(body)).body.id, (await send(body)).body.id];
+    await waitFor(async () => t.sandbox.messages().filter((m) => m.resource.to === `whatsapp:${to}`).length === 2, 'both creates at Twilio');
+    t.sandbox.resetFaults();
+    const finals = await Promise.all(ids.map((id) => waitForStatus(t, id, ['read'])));
+    const atTwilio = t.sandbox.messages().filter((m) => m.resource.to === `whatsapp:${to}`);
+    expect(atTwilio).toHaveLength(2);
+    expect(new Set(finals.map((f) => f.messageSid))).toEqual(new Set(atTwilio.map((m) => m.sid)));
+  });
+
   it('does not send twice when the service fails after Twilio accepted (the SID could not be stored)', async () => {
     const { MessageLifecycleService } = await import('../src/modules/whatsapp/lifecycle/message-lifecycle.service');
     const lifecycle = t.app.get(MessageLifecycleService);

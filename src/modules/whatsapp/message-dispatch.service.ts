@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { In, Repository } from 'typeorm';
 import { AppConfig } from '../../config/configuration';
 import { DomainEvents } from '../../common/events/domain-events';
 import { RetryClass } from '../twilio/twilio-error-codes';
@@ -171,16 +171,39 @@ export class MessageDispatchService {
     const direct = !isMessagingServiceSid(message.from);
     const candidates = (await this.twilio.listMessagesTo(message.to, direct ? message.from : undefined))
       // A Messaging Service picks the sender itself, so only a direct sender can be compared.
-      .filter((m) => isMessagingServiceSid(message.from) || m.from === message.from)
+      .filter((m) => !direct || m.from === message.from)
+      // Twilio shows a template's rendered text, so only free-form bodies can be compared.
       .filter((m) => (message.contentSid ? true : (m.body ?? '') === (message.body ?? '')))
       .filter((m) => (m.dateCreated?.getTime() ?? 0) >= since)
-      .reverse(); // oldest first: the first attempt that got through
-    for (const candidate of candidates) {
-      const taken = await this.messages.exists({ where: { messageSid: candidate.sid } });
-      if (!taken) return candidate;
-    }
-    return null;
+      .reverse(); // oldest first
+    if (candidates.length === 0) return null;
+    const taken = new Set(
+      (await this.messages.find({ where: { messageSid: In(candidates.map((c) => c.sid)) }, select: { messageSid: true } })).map((m) => m.messageSid),
+    );
+    const free = candidates.filter((c) => !taken.has(c.sid));
+    // Several of our messages may look alike at Twilio (same recipient, sender and template or
+    // text, all unanswered). Pair them in order: the k-th oldest of ours gets the k-th oldest at
+    // Twilio, so none takes another's SID.
+    const alike = await this.messages
+      .createQueryBuilder('m')
+      .select(['m.id'])
+      .where(`m.to = :to AND m.from = :from AND m."messageSid" IS NULL AND m.status = :queued AND m."ambiguousAttemptAt" IS NOT NULL`, {
+        to: message.to,
+        from: message.from,
+        queued: MessageStatus.Queued,
+      })
+      .andWhere(message.contentSid ? `m."contentSid" = :contentSid` : `m.body IS NOT DISTINCT FROM :body AND m."contentSid" IS NULL`, {
+        contentSid: message.contentSid,
+        body: message.body,
+      })
+      .andWhere(`m."ambiguousAttemptAt" >= :since`, { since: new Date(since) })
+      .orderBy('m.ambiguousAttemptAt', 'ASC')
+      .addOrderBy('m.createdAt', 'ASC')
+      .getMany();
+    const rank = Math.max(0, alike.findIndex((m) => m.id === message.id));
+    return free[rank] ?? null;
   }
+
 
   /** Records the error; `ambiguousSince` keeps (or, when null, clears) the may-be-at-Twilio mark. */
   private async recordFailure(message: WhatsAppMessage, err: TwilioRequestError, final: boolean, ambiguousSince: Date | null): Promise<void> {
