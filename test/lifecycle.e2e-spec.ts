@@ -199,6 +199,14 @@ describe('opt-out, contacts and message listing (e2e)', () => {
     expect((await t.api(`/api/v1/whatsapp/contacts/${encodeURIComponent(phone)}`, { token: t.adminToken })).body.optedOut).toBe(false);
   });
 
+  it('treats the WhatsApp ID and the dialable number of a Mexican user as one contact', async () => {
+    expect((await inbound('+5215512345678', 'STOP')).status).toBe(200);
+    const refused = await send('+525512345678');
+    expect(refused.status).toBe(422);
+    expect(refused.body.code).toBe('RECIPIENT_OPTED_OUT');
+    expect((await t.api('/api/v1/whatsapp/contacts/%2B525512345678', { token: t.adminToken })).body.optedOut).toBe(true);
+  });
+
   it('fails a queued message whose recipient opted out before the worker sent it, without calling Twilio', async () => {
     const phone = '+447911000002';
     const [row] = await t.query<{ id: string }>(

@@ -6,6 +6,7 @@ import { DomainException } from '../../common/errors/domain.exception';
 import { ErrorCode } from '../../common/errors/error-code';
 import { AppConfig } from '../../config/configuration';
 import { ContactDto } from './dto/contact.dto';
+import { contactKey } from './phone-number';
 import { Contact } from './entities/contact.entity';
 
 /** WhatsApp delivers free-form messages only this long after the user's last message. */
@@ -28,7 +29,7 @@ export class ContactPolicyService {
 
   /** Refuses, before any Twilio call, a send that cannot or must not reach the user. */
   async assertCanSend(intent: SendIntent, now = new Date()): Promise<void> {
-    const contact = await this.contacts.findOne({ where: { phone: intent.phone } });
+    const contact = await this.contacts.findOne({ where: { phone: contactKey(intent.phone) } });
     const refusal = this.refusal(intent, contact, now);
     if (refusal) throw refusal;
   }
@@ -39,10 +40,10 @@ export class ContactPolicyService {
    */
   async refusals(intents: SendIntent[], now = new Date()): Promise<(DomainException | null)[]> {
     if (intents.length === 0) return [];
-    const phones = [...new Set(intents.map((i) => i.phone))];
+    const phones = [...new Set(intents.map((i) => contactKey(i.phone)))];
     const found = await this.contacts.find({ where: { phone: In(phones) } });
     const byPhone = new Map(found.map((c) => [c.phone, c]));
-    return intents.map((intent) => this.refusal(intent, byPhone.get(intent.phone) ?? null, now));
+    return intents.map((intent) => this.refusal(intent, byPhone.get(contactKey(intent.phone)) ?? null, now));
   }
 
   private refusal(intent: SendIntent, contact: Contact | null, now: Date): DomainException | null {
@@ -67,12 +68,19 @@ export class ContactPolicyService {
 
   /** Whether the recipient opted out, checked again right before the Twilio call. */
   async isOptedOut(phone: string): Promise<boolean> {
-    const c = await this.contacts.findOne({ where: { phone }, select: { phone: true, optedOutAt: true } });
-    return !!c?.optedOutAt;
+    return (await this.optedOutAmong([phone])).has(phone);
+  }
+
+  /** Which of these numbers (E.164) opted out, in one query. */
+  async optedOutAmong(phones: string[]): Promise<Set<string>> {
+    if (phones.length === 0) return new Set();
+    const keys = new Map(phones.map((p) => [contactKey(p), p]));
+    const found = await this.contacts.find({ where: { phone: In([...keys.keys()]) }, select: { phone: true, optedOutAt: true } });
+    return new Set(found.filter((c) => c.optedOutAt).map((c) => keys.get(c.phone)!));
   }
 
   async describe(phone: string, now = new Date()): Promise<ContactDto> {
-    const contact = await this.contacts.findOne({ where: { phone } });
+    const contact = await this.contacts.findOne({ where: { phone: contactKey(phone) } });
     const expiresAt = ContactPolicyService.windowExpiresAt(contact);
     return {
       phone,

@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { Contact } from './entities/contact.entity';
 import { WhatsAppMessage } from './entities/whatsapp-message.entity';
 import { MessageDirection, MessageStatus } from './message-status';
-import { WHATSAPP_PREFIX } from './phone-number';
+import { contactKey, WHATSAPP_PREFIX } from './phone-number';
 
 /** Keywords WhatsApp/Twilio users send to opt out and back in (compared case-insensitively, trimmed). */
 export const OPT_OUT_KEYWORDS: ReadonlySet<string> = new Set(['stop', 'stopall', 'unsubscribe', 'cancel', 'end', 'quit', 'optout', 'opt-out', 'revoke']);
@@ -54,7 +54,7 @@ export class InboundMessageService {
       if (!COLUMN_FIELDS.has(k) && !/^Media(Url|ContentType)\d+$/.test(k)) metadata[k] = v;
     }
     const from = params.From ?? '';
-    const phone = stripPrefix(from);
+    const phone = contactKey(stripPrefix(from));
     const body = params.Body ?? '';
     const keyword = body.trim().toLowerCase();
     const now = new Date();

@@ -1,6 +1,6 @@
 import { DomainException } from '../../common/errors/domain.exception';
 import { ErrorCode } from '../../common/errors/error-code';
-import { parseWhatsAppAddress } from './phone-number';
+import { contactKey, parseWhatsAppAddress } from './phone-number';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -38,5 +38,18 @@ describe('parseWhatsAppAddress', () => {
 
   it('names the field in the message', () => {
     expect(() => parseWhatsAppAddress('12345', 'from')).toThrow(/^from must include the country code/);
+  });
+});
+
+describe('contactKey', () => {
+  it.each([
+    ['+5215512345678', '+525512345678'], // Mexican WhatsApp ID -> dialable number
+    ['+525512345678', '+525512345678'],
+    ['+551187654321', '+5511987654321'], // Brazilian mobile without the ninth digit
+    ['+5511987654321', '+5511987654321'],
+    ['+551132654321', '+551132654321'], // Brazilian landline: unchanged
+    ['+14155238886', '+14155238886'],
+  ])('%s -> %s', (input, key) => {
+    expect(contactKey(input)).toBe(key);
   });
 });

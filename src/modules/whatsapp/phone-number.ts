@@ -36,3 +36,17 @@ export function parseWhatsAppAddress(input: string, field = 'to'): WhatsAppAddre
   }
   return { e164: parsed.number, address: `${WHATSAPP_PREFIX}${parsed.number}` };
 }
+
+/**
+ * The key a WhatsApp user's contact state (opt-out, 24-hour window) is kept under. WhatsApp IDs
+ * differ from the dialable E.164 number in two countries: Mexican mobiles write from +521 and
+ * are dialled as +52; Brazilian mobiles registered before the ninth digit write without it. Both
+ * spellings must reach the same contact, or a STOP would not stop anything.
+ */
+export function contactKey(e164: string): string {
+  const mexico = /^\+521(\d{10})$/.exec(e164);
+  if (mexico) return `+52${mexico[1]}`;
+  const brazil = /^\+55(\d{2})([6-9]\d{7})$/.exec(e164);
+  if (brazil) return `+55${brazil[1]}9${brazil[2]}`;
+  return e164;
+}

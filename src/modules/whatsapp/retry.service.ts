@@ -7,11 +7,11 @@ import { AppConfig } from '../../config/configuration';
 import { OutboxWriter } from '../../database/outbox/outbox.writer';
 import { JobName, JOB_QUEUE, sendJobId } from '../queue/queue.types';
 import { describeTwilioError, operatorHint, RetryClass } from '../twilio/twilio-error-codes';
-import { Contact } from './entities/contact.entity';
 import { WhatsAppMessage } from './entities/whatsapp-message.entity';
 import { RETRY_DEFAULT_LIMIT, RetryRequestDto, RetryResponseDto, RetrySkipDto, RetrySkipReason } from './dto/retry.dto';
 import { MessageDirection, MessageStatus } from './message-status';
 import { WHATSAPP_PREFIX } from './phone-number';
+import { ContactPolicyService } from './contact-policy.service';
 
 const RETRYABLE_STATUSES = [MessageStatus.Failed, MessageStatus.Undelivered];
 const DEFAULT_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -38,6 +38,7 @@ export class RetryService implements OnModuleInit {
     private readonly outbox: OutboxWriter,
     private readonly events: DomainEvents,
     private readonly config: ConfigService<AppConfig, true>,
+    private readonly contactPolicy: ContactPolicyService,
   ) {}
 
   onModuleInit(): void {
@@ -86,12 +87,7 @@ export class RetryService implements OnModuleInit {
         ? []
         : (await this.messages.find({ where: { retryOf: In(candidates.map((m) => m.id)) }, select: { retryOf: true } })).map((r) => r.retryOf!),
     );
-    const phones = [...new Set(candidates.map((m) => m.to.replace(WHATSAPP_PREFIX, '')))];
-    const optedOut = new Set(
-      phones.length === 0
-        ? []
-        : (await this.dataSource.getRepository(Contact).find({ where: { phone: In(phones) } })).filter((c) => c.optedOutAt).map((c) => c.phone),
-    );
+    const optedOut = await this.contactPolicy.optedOutAmong([...new Set(candidates.map((m) => m.to.replace(WHATSAPP_PREFIX, '')))]);
 
     const toRetry: WhatsAppMessage[] = [];
     for (const m of candidates) {
