@@ -6,6 +6,7 @@ export class DispatchTracking1764360000000 implements MigrationInterface {
   public async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`ALTER TABLE "WhatsAppMessage" ADD "lastAttemptAt" TIMESTAMP WITH TIME ZONE`);
     await queryRunner.query(`ALTER TABLE "WhatsAppMessage" ADD "ambiguousAttemptAt" TIMESTAMP WITH TIME ZONE`);
+    await queryRunner.query(`ALTER TABLE "WhatsAppMessage" ADD "sendingUntil" TIMESTAMP WITH TIME ZONE`);
     // Reconciliation scans outbound messages still short of a final status, oldest update first.
     await queryRunner.query(`DROP INDEX "public"."IDX_WhatsAppMessage_retryOf"`);
     await queryRunner.query(`CREATE UNIQUE INDEX "UQ_WhatsAppMessage_retryOf" ON "WhatsAppMessage" ("retryOf") WHERE "retryOf" IS NOT NULL`);
@@ -23,6 +24,7 @@ export class DispatchTracking1764360000000 implements MigrationInterface {
     await queryRunner.query(`DROP INDEX "public"."IDX_WhatsAppMessage_createdBy_createdAt_id"`);
     await queryRunner.query(`DROP INDEX "public"."UQ_WhatsAppMessage_retryOf"`);
     await queryRunner.query(`CREATE INDEX "IDX_WhatsAppMessage_retryOf" ON "WhatsAppMessage" ("retryOf") `);
+    await queryRunner.query(`ALTER TABLE "WhatsAppMessage" DROP COLUMN "sendingUntil"`);
     await queryRunner.query(`ALTER TABLE "WhatsAppMessage" DROP COLUMN "ambiguousAttemptAt"`);
     await queryRunner.query(`ALTER TABLE "WhatsAppMessage" DROP COLUMN "lastAttemptAt"`);
   }

@@ -75,6 +75,49 @@ describe('delivery policy (e2e)', () => {
     expect(new Set(finals.map((f) => f.messageSid))).toEqual(new Set(atTwilio.map((m) => m.sid)));
   });
 
+  it('of two jobs for one message at the same time, exactly one sends', async () => {
+    const [row] = await t.query<{ id: string }>(
+      `INSERT INTO "WhatsAppMessage" (direction, "from", "to", body, status, "queuedAt") VALUES ('outbound', 'whatsapp:+14155238886', 'whatsapp:+14155550509', 'twice?', 'queued', now()) RETURNING id`,
+    );
+    t.sandbox.setFaults({ latencyMs: 300 });
+    const { MessageDispatchService } = await import('../src/modules/whatsapp/message-dispatch.service');
+    const dispatcher = t.app.get(MessageDispatchService);
+    const outcomes = (await Promise.all([1, 2].map(() => dispatcher.dispatch(row.id, { attempt: 1, maxAttempts: 5 })))).map((r) => r.outcome);
+    expect(outcomes.filter((o) => o === 'sent')).toHaveLength(1);
+    expect(outcomes.filter((o) => o !== 'sent').every((o) => o === 'deferred' || o === 'skipped')).toBe(true);
+    expect(t.sandbox.messages().filter((m) => m.resource.to === 'whatsapp:+14155550509')).toHaveLength(1);
+  });
+
+  it('leaves look-alike template sends queued, with a clear note, when it cannot tell which one reached Twilio', async () => {
+    const to = 'whatsapp:+14155550510';
+    const seed = (vars: string) =>
+      t.query<{ id: string }>(
+        `INSERT INTO "WhatsAppMessage" (direction, "from", "to", "contentSid", "contentVariables", status, "queuedAt", attempts, "lastAttemptAt", "ambiguousAttemptAt")
+         VALUES ('outbound', 'whatsapp:+14155238886', $1, $2, $3, 'queued', now() - interval '1 minute', 1, now() - interval '1 minute', now() - interval '1 minute') RETURNING id`,
+        [to, APPOINTMENT_TEMPLATE, JSON.stringify({ '1': vars })],
+      );
+    const [a] = await seed('A');
+    const [b] = await seed('B');
+    // Only B's request reached Twilio.
+    const auth = Buffer.from(`${t.config.twilio.sandbox.accountSid}:${t.config.twilio.sandbox.authToken}`).toString('base64');
+    const created = await fetch(`${t.sandbox.baseUrl}/2010-04-01/Accounts/${t.config.twilio.sandbox.accountSid}/Messages.json`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${auth}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ To: to, From: 'whatsapp:+14155238886', ContentSid: APPOINTMENT_TEMPLATE, ContentVariables: JSON.stringify({ '1': 'B' }) }).toString(),
+    });
+    expect(created.status).toBe(201);
+    const { MessageDispatchService } = await import('../src/modules/whatsapp/message-dispatch.service');
+    const dispatcher = t.app.get(MessageDispatchService);
+    for (const id of [a.id, b.id]) {
+      const result = await dispatcher.dispatch(id, { attempt: 2, maxAttempts: 5 });
+      expect(result.outcome).toBe('undecided');
+      const s = await statusOf(t, id);
+      expect(s).toMatchObject({ status: 'queued', messageSid: null });
+      expect(s.errorMessage).toContain("Check Twilio's message log");
+    }
+    expect(t.sandbox.messages().filter((m) => m.resource.to === to)).toHaveLength(1);
+  });
+
   it('does not send twice when the service fails after Twilio accepted (the SID could not be stored)', async () => {
     const { MessageLifecycleService } = await import('../src/modules/whatsapp/lifecycle/message-lifecycle.service');
     const lifecycle = t.app.get(MessageLifecycleService);

@@ -26,6 +26,10 @@ function snapshot(m: MessageInstance): TwilioMessageSnapshot {
 /** The only place that talks to Twilio. Errors come out as TwilioRequestError, classified for retry. */
 type Operation = TwilioCallCompletedEvent['operation'];
 
+function senderOf(req: Pick<OutboundMessageRequest, 'from' | 'messagingServiceSid'>): string {
+  return req.from ?? req.messagingServiceSid ?? 'default';
+}
+
 @Injectable()
 export class TwilioProvider {
   constructor(
@@ -61,9 +65,9 @@ export class TwilioProvider {
   }
 
   /** Sends one message, within its sender's throughput (TWILIO_MPS). */
-  async createMessage(req: OutboundMessageRequest): Promise<TwilioMessageSnapshot> {
-    const sender = req.from ?? req.messagingServiceSid ?? 'default';
-    await this.rateLimiter.acquire(sender);
+  async createMessage(req: OutboundMessageRequest, opts: { slotTaken?: boolean } = {}): Promise<TwilioMessageSnapshot> {
+    const sender = senderOf(req);
+    if (!opts.slotTaken) await this.rateLimiter.acquire(sender);
     try {
       return await this.create(req);
     } catch (err) {
@@ -73,6 +77,11 @@ export class TwilioProvider {
       }
       throw err;
     }
+  }
+
+  /** Waits for the sender's next slot (TWILIO_MPS); then call createMessage with slotTaken. */
+  async waitForSlot(req: Pick<OutboundMessageRequest, 'from' | 'messagingServiceSid'>): Promise<void> {
+    await this.rateLimiter.acquire(senderOf(req));
   }
 
   private create(req: OutboundMessageRequest): Promise<TwilioMessageSnapshot> {

@@ -22,6 +22,8 @@ export interface DispatchAttempt {
 
 export enum DispatchOutcome {
   Sent = 'sent',
+  /** An earlier attempt may have reached Twilio, but which of several look-alike messages did cannot be told. */
+  Undecided = 'undecided',
   /** Too early to look up an unanswered attempt: try again at `retryAt` (not an attempt). */
   Deferred = 'deferred',
   /** An earlier, unanswered attempt had reached Twilio: its SID was found and attached. */
@@ -42,11 +44,24 @@ export function isMessagingServiceSid(from: string): boolean {
   return /^MG[0-9a-fA-F]{32}$/.test(from);
 }
 
-/** Floor of the wait before looking up an unanswered attempt. */
-const MIN_LOOK_UP_DELAY_MS = 2_000;
+/** Margin of an attempt's lease beyond its two Twilio calls. */
+const LEASE_SLACK_MS = 30_000;
 
 /** Twilio's dateCreated is second-precision and its clock is not ours. */
 const CLOCK_SKEW_MS = 60_000;
+
+/** Several look-alike unanswered messages: which one reached Twilio cannot be told apart. */
+export class UndecidableLookupError extends Error {
+  constructor(
+    readonly messageId: string,
+    readonly alike: number,
+  ) {
+    super(
+      `Cannot tell whether message ${messageId} reached Twilio: ${alike} unanswered messages to the same number with the same template or media look alike there. Check Twilio's message log; the message stays queued and is not sent again automatically.`,
+    );
+    this.name = 'UndecidableLookupError';
+  }
+}
 
 /** A send attempt that failed; `final` says whether the message is now failed for good. */
 export class DispatchError extends Error {
@@ -82,25 +97,31 @@ export class MessageDispatchService {
     // Only a message still waiting for its first successful create is sent. A job relayed twice,
     // or a safety-net job after an immediate send, finds the SID and stops here.
     if (current.messageSid || current.status !== MessageStatus.Queued) return { outcome: DispatchOutcome.Skipped, message: current };
-
-    // After an attempt that got no answer at all (timeout, reset, crash), Twilio may still be
-    // working on that request: look it up only once that request must be over, or the look-up
-    // misses it and we send twice. An answered failure (a 500 with its code) is over already.
-    const hadUnansweredAttempt = !!current.ambiguousAttemptAt;
-    if (hadUnansweredAttempt && current.lastAttemptAt && current.errorCode === null) {
-      const lookUpAt = current.lastAttemptAt.getTime() + this.lookUpDelayMs();
-      if (lookUpAt > Date.now()) return { outcome: DispatchOutcome.Deferred, message: current, retryAt: new Date(lookUpAt) };
+    // Another attempt owns the message, or Twilio may still be working on its unanswered request:
+    // come back when that is over (a look-up now could miss it and we would send twice).
+    if (current.sendingUntil && current.sendingUntil.getTime() > Date.now()) {
+      return { outcome: DispatchOutcome.Deferred, message: current, retryAt: current.sendingUntil };
     }
+    const hadUnansweredAttempt = !!current.ambiguousAttemptAt;
 
-    // Claim, and mark the attempt as possibly reaching Twilio until proven otherwise: a crash, a
-    // kill or a database error after Twilio accepted the message then makes the next attempt look
-    // for it instead of sending it again. The attempt counter makes the claim exclusive: of two
-    // jobs for one message (a relay twice, a reconciliation re-queue), one sends, one stops.
+    // Claim: exclusive (the attempt counter and the lease), and marked "may reach Twilio" until
+    // proven otherwise, so a crash, a kill or a database error after Twilio accepted the message
+    // makes the next attempt look for it instead of sending it again.
+    const leaseMs = this.leaseMs();
     const claimed = await this.messages
       .createQueryBuilder()
       .update(WhatsAppMessage)
-      .set({ attempts: () => '"attempts" + 1', lastAttemptAt: () => 'now()', ambiguousAttemptAt: () => 'COALESCE("ambiguousAttemptAt", now())' })
-      .where('id = :id AND "messageSid" IS NULL AND status = :queued AND attempts = :seen', { id: messageId, queued: MessageStatus.Queued, seen: current.attempts })
+      .set({
+        attempts: () => '"attempts" + 1',
+        lastAttemptAt: () => 'now()',
+        ambiguousAttemptAt: () => 'COALESCE("ambiguousAttemptAt", now())',
+        sendingUntil: () => `now() + make_interval(secs => ${leaseMs / 1000})`,
+      })
+      .where(`id = :id AND "messageSid" IS NULL AND status = :queued AND attempts = :seen AND ("sendingUntil" IS NULL OR "sendingUntil" <= now())`, {
+        id: messageId,
+        queued: MessageStatus.Queued,
+        seen: current.attempts,
+      })
       .returning('*')
       .execute();
     const row = (claimed.raw as WhatsAppMessage[])[0];
@@ -113,18 +134,19 @@ export class MessageDispatchService {
         if (earlier) {
           this.logger.log(`Message ${message.id} had reached Twilio as ${earlier.sid} on an earlier attempt; not sending it again`);
           const updated = await this.lifecycle.attachSid(message.id, earlier);
-          await this.clearUnanswered(message.id);
+          await this.settleAttempt(message.id);
           return { outcome: DispatchOutcome.Recovered, message: updated, snapshot: earlier };
         }
-      } else if (await this.contactPolicy.isOptedOut(message.to.slice(WHATSAPP_PREFIX.length))) {
-        // The user replied STOP after the message was accepted: do not pay for a send Twilio
-        // would refuse (21610) or, worse, deliver against the user's wish.
+      }
+      // The user may have replied STOP after the message was accepted: do not pay for a send
+      // Twilio would refuse (21610) or, worse, deliver against the user's wish.
+      if (await this.contactPolicy.isOptedOut(message.to.slice(WHATSAPP_PREFIX.length))) {
         const optedOut = TwilioProvider.toRequestError({ code: TwilioErrorCode.UnsubscribedRecipient, status: 400, message: 'The recipient opted out (STOP) after the message was accepted' });
-        await this.recordFailure(message, optedOut, true, null);
+        await this.recordFailure(message, optedOut, true, null, null);
         throw new DispatchError(optedOut, true, `${TwilioErrorCode.UnsubscribedRecipient}: ${optedOut.message}`);
       }
       const viaMessagingService = isMessagingServiceSid(message.from);
-      const snapshot = await this.twilio.createMessage({
+      const request = {
         to: message.to,
         ...(viaMessagingService ? { messagingServiceSid: message.from } : { from: message.from }),
         body: message.body ?? undefined,
@@ -132,19 +154,46 @@ export class MessageDispatchService {
         contentSid: message.contentSid ?? undefined,
         contentVariables: message.contentVariables ?? undefined,
         statusCallback: this.config.get('twilio', { infer: true }).statusCallbackUrl,
-      });
+      };
+      await this.twilio.waitForSlot(request);
+      // The request leaves now: the lease runs from here (the sender's rate limit may have made
+      // us wait longer than the first lease), unless another job took the message meanwhile.
+      const renewed = await this.messages
+        .createQueryBuilder()
+        .update(WhatsAppMessage)
+        .set({ lastAttemptAt: () => 'now()', sendingUntil: () => `now() + make_interval(secs => ${leaseMs / 1000})` })
+        .where(`id = :id AND attempts = :mine AND "messageSid" IS NULL AND status = :queued`, { id: message.id, mine: message.attempts, queued: MessageStatus.Queued })
+        .execute();
+      if (!renewed.affected) return { outcome: DispatchOutcome.Skipped, message: (await this.messages.findOne({ where: { id: messageId } }))! };
+
+      const snapshot = await this.twilio.createMessage(request, { slotTaken: true });
       const updated = await this.lifecycle.attachSid(message.id, snapshot);
-      await this.clearUnanswered(message.id);
+      await this.settleAttempt(message.id);
       return { outcome: DispatchOutcome.Sent, message: updated, snapshot };
     } catch (err) {
-      if (!(err instanceof TwilioRequestError)) throw err; // the mark stays: the next attempt looks first
+      if (err instanceof UndecidableLookupError) {
+        // Sending again could duplicate, attaching could take the wrong SID: say so and stop.
+        await this.messages.update({ id: message.id }, { errorMessage: err.message, sendingUntil: null });
+        this.logger.error(err.message);
+        return { outcome: DispatchOutcome.Undecided, message: { ...message, errorMessage: err.message } as WhatsAppMessage };
+      }
+      if (!(err instanceof TwilioRequestError)) {
+        // Our own failure (database, crash-like): Twilio's part, if any, is over, so free the
+        // lease at once; the mark stays, and the next attempt looks for the message first.
+        await this.messages
+          .update({ id: message.id, attempts: message.attempts }, { sendingUntil: null })
+          .catch(() => undefined);
+        throw err;
+      }
       const lastAttempt = attempt.attempt >= attempt.maxAttempts;
-      // Still unknown after a failed look-up, or this attempt's request may have been processed.
-      const ambiguous = err.classification.mayHaveReachedTwilio || hadUnansweredAttempt;
+      // The earlier attempt was looked for and is not at Twilio, so only this request matters.
+      const ambiguous = err.classification.mayHaveReachedTwilio;
       const final = err.classification.retryClass === RetryClass.Permanent || lastAttempt;
+      // Without any answer Twilio may still be processing the request: nobody sends before it must be done.
+      const busyUntil = ambiguous && err.httpStatus === null ? new Date(Date.now() + this.config.get('twilio', { infer: true }).timeoutMs) : null;
       // A message that may be at Twilio is never declared failed on a guess: reconciliation
       // looks it up later and either finds it or settles it then.
-      await this.recordFailure(message, err, final && !ambiguous, ambiguous ? message.ambiguousAttemptAt : null);
+      await this.recordFailure(message, err, final && !ambiguous, ambiguous ? message.ambiguousAttemptAt : null, busyUntil);
       const reason = `${err.twilioCode ?? err.httpStatus ?? err.networkCode ?? 'error'}: ${err.message}`;
       this.logger.warn(
         `Send of message ${message.id} failed (attempt ${attempt.attempt}/${attempt.maxAttempts}, ${err.classification.retryClass}${ambiguous ? ', may have reached Twilio' : ''}${final ? ', final' : ''}): ${reason}`,
@@ -153,70 +202,82 @@ export class MessageDispatchService {
     }
   }
 
-  /** How long after an unanswered attempt started its request is certainly over at Twilio. */
-  lookUpDelayMs(): number {
-    return Math.max(2 * this.config.get('twilio', { infer: true }).timeoutMs, MIN_LOOK_UP_DELAY_MS);
+  /**
+   * How long one attempt may own a message: the look-up and the create, each bounded by
+   * TWILIO_TIMEOUT_MS, with slack. An attempt that dies keeps it that long, then it is free.
+   */
+  leaseMs(): number {
+    return 2 * this.config.get('twilio', { infer: true }).timeoutMs + LEASE_SLACK_MS;
   }
 
-  private async clearUnanswered(messageId: string): Promise<void> {
-    await this.messages.update({ id: messageId }, { ambiguousAttemptAt: null });
+  /** The attempt is over with a known outcome: nothing is in doubt any more. */
+  private async settleAttempt(messageId: string): Promise<void> {
+    await this.messages.update({ id: messageId }, { ambiguousAttemptAt: null, sendingUntil: null });
   }
 
   /**
-   * The message at Twilio that an unanswered attempt created, if any: same recipient, sender and
-   * body, created after that attempt started, and not already some other message's SID.
+   * The message at Twilio that an unanswered attempt created, if any: same recipient and sender,
+   * same text, created after that attempt started, and not some other message's SID. Throws
+   * UndecidableLookupError when several of our messages look alike at Twilio (templates show
+   * their rendered text, media-only sends none) and the one that got through cannot be told.
    */
   async findEarlierSend(message: WhatsAppMessage): Promise<TwilioMessageSnapshot | null> {
-    const since = (message.ambiguousAttemptAt?.getTime() ?? 0) - CLOCK_SKEW_MS;
+    const since = new Date((message.ambiguousAttemptAt?.getTime() ?? 0) - CLOCK_SKEW_MS);
     const direct = !isMessagingServiceSid(message.from);
+    const comparable = !message.contentSid && !!message.body;
     const candidates = (await this.twilio.listMessagesTo(message.to, direct ? message.from : undefined))
       // A Messaging Service picks the sender itself, so only a direct sender can be compared.
       .filter((m) => !direct || m.from === message.from)
-      // Twilio shows a template's rendered text, so only free-form bodies can be compared.
-      .filter((m) => (message.contentSid ? true : (m.body ?? '') === (message.body ?? '')))
-      .filter((m) => (m.dateCreated?.getTime() ?? 0) >= since)
+      .filter((m) => !comparable || (m.body ?? '') === message.body)
+      .filter((m) => (m.dateCreated?.getTime() ?? 0) >= since.getTime())
       .reverse(); // oldest first
     if (candidates.length === 0) return null;
     const taken = new Set(
       (await this.messages.find({ where: { messageSid: In(candidates.map((c) => c.sid)) }, select: { messageSid: true } })).map((m) => m.messageSid),
     );
     const free = candidates.filter((c) => !taken.has(c.sid));
-    // Several of our messages may look alike at Twilio (same recipient, sender and template or
-    // text, all unanswered). Pair them in order: the k-th oldest of ours gets the k-th oldest at
-    // Twilio, so none takes another's SID.
+    // Our other unanswered messages that Twilio could show the same way.
     const alike = await this.messages
       .createQueryBuilder('m')
       .select(['m.id'])
-      .where(`m.to = :to AND m.from = :from AND m."messageSid" IS NULL AND m.status = :queued AND m."ambiguousAttemptAt" IS NOT NULL`, {
+      .where(`m.to = :to AND m.from = :from AND m."messageSid" IS NULL AND m.status = :queued AND m."ambiguousAttemptAt" >= :since`, {
         to: message.to,
         from: message.from,
         queued: MessageStatus.Queued,
+        since,
       })
-      .andWhere(message.contentSid ? `m."contentSid" = :contentSid` : `m.body IS NOT DISTINCT FROM :body AND m."contentSid" IS NULL`, {
-        contentSid: message.contentSid,
-        body: message.body,
-      })
-      .andWhere(`m."ambiguousAttemptAt" >= :since`, { since: new Date(since) })
+      .andWhere(comparable ? `m.body = :body AND m."contentSid" IS NULL` : 'TRUE', { body: message.body })
       .orderBy('m.ambiguousAttemptAt', 'ASC')
       .addOrderBy('m.createdAt', 'ASC')
       .getMany();
     const rank = Math.max(0, alike.findIndex((m) => m.id === message.id));
+    // Identical texts, or as many look-alikes at Twilio as ours (each request got through): pair
+    // them in order, the k-th oldest of ours with the k-th oldest at Twilio. Fewer at Twilio than
+    // ours, with contents Twilio does not show: no way to tell which ones got through.
+    if (!comparable && alike.length > 1 && free.length > 0 && free.length !== alike.length) {
+      throw new UndecidableLookupError(message.id, alike.length);
+    }
     return free[rank] ?? null;
   }
 
 
-  /** Records the error; `ambiguousSince` keeps (or, when null, clears) the may-be-at-Twilio mark. */
-  private async recordFailure(message: WhatsAppMessage, err: TwilioRequestError, final: boolean, ambiguousSince: Date | null): Promise<void> {
+
+  /**
+   * Records the error; `ambiguousSince` keeps (or, when null, clears) the may-be-at-Twilio mark,
+   * and `busyUntil` keeps other attempts away while Twilio may still process this one.
+   */
+  private async recordFailure(message: WhatsAppMessage, err: TwilioRequestError, final: boolean, ambiguousSince: Date | null, busyUntil: Date | null): Promise<void> {
     const patch: Partial<WhatsAppMessage> = {
       errorCode: err.twilioCode ?? null,
       errorMessage: err.message,
       ambiguousAttemptAt: ambiguousSince,
+      sendingUntil: busyUntil,
     };
     if (final) {
       patch.status = MessageStatus.Failed;
       patch.failedAt = new Date();
     }
-    // Only while still unsent: a concurrent success must never be overwritten by this failure.
+    // Only while still unsent and still ours: a concurrent success must never be overwritten.
     const result = await this.messages
       .createQueryBuilder()
       .update(WhatsAppMessage)

@@ -9,11 +9,10 @@ import { RetryService } from './retry.service';
 import { AppConfig } from '../../config/configuration';
 import { DomainEvents } from '../../common/events/domain-events';
 import { TwilioProvider } from '../twilio/twilio.provider';
-import { TwilioRequestError } from '../twilio/twilio.types';
 import { WhatsAppMessage } from './entities/whatsapp-message.entity';
 import { EventSource, MessageLifecycleService } from './lifecycle/message-lifecycle.service';
 import { STATUS_TABLE } from './lifecycle/status-transitions';
-import { MessageDispatchService } from './message-dispatch.service';
+import { MessageDispatchService, UndecidableLookupError } from './message-dispatch.service';
 import { MessageStatus } from './message-status';
 
 /** A lost automatic retry is looked for this long after it was due, and for this far back. */
@@ -30,6 +29,8 @@ export interface ReconcileReport {
   recovered: number;
   /** Sent again: stalled, or not found at Twilio after an unanswered attempt, or a lost later retry. */
   requeued: number;
+  /** Left queued: several look-alike unanswered messages, an operator must check Twilio's log. */
+  undecided: number;
   failedUnknown: number;
   earlyEventsApplied: number;
   errors: number;
@@ -57,7 +58,7 @@ export class ReconciliationService {
   ) {}
 
   async reconcileOnce(olderThanMs = this.config.get('whatsapp', { infer: true }).reconcileAfterMs): Promise<ReconcileReport> {
-    const report: ReconcileReport = { fetched: 0, changed: 0, recovered: 0, requeued: 0, failedUnknown: 0, earlyEventsApplied: 0, errors: 0 };
+    const report: ReconcileReport = { fetched: 0, changed: 0, recovered: 0, requeued: 0, undecided: 0, failedUnknown: 0, earlyEventsApplied: 0, errors: 0 };
     const cutoff = new Date(Date.now() - olderThanMs);
     await this.refreshStuck(cutoff, report);
     await this.resolveUnanswered(cutoff, report);
@@ -114,6 +115,7 @@ export class ReconciliationService {
     const unanswered = await this.messages
       .createQueryBuilder('m')
       .where(`m.status = :queued AND m."messageSid" IS NULL AND m."ambiguousAttemptAt" IS NOT NULL AND m."lastAttemptAt" < :cutoff`, { queued: MessageStatus.Queued, cutoff })
+      .andWhere(`(m."sendingUntil" IS NULL OR m."sendingUntil" <= now())`)
       .orderBy('m.lastAttemptAt', 'ASC')
       .limit(BATCH)
       .getMany();
@@ -138,16 +140,24 @@ export class ReconciliationService {
           .createQueryBuilder()
           .update(WhatsAppMessage)
           .set({ status: MessageStatus.Failed, failedAt, ambiguousAttemptAt: null, errorMessage: `${message.errorMessage ?? 'No answer from Twilio'} (not found at Twilio afterwards)` })
-          .where(`id = :id AND status = :queued AND "messageSid" IS NULL AND "lastAttemptAt" < :cutoff`, { id: message.id, queued: MessageStatus.Queued, cutoff })
+          .where(`id = :id AND status = :queued AND "messageSid" IS NULL AND attempts = :attempts AND ("sendingUntil" IS NULL OR "sendingUntil" <= now())`, {
+            id: message.id,
+            queued: MessageStatus.Queued,
+            attempts: message.attempts,
+          })
           .execute();
         if (result.affected) {
           report.failedUnknown++;
           this.events.publish(MessageLifecycleService.appliedEvent({ ...message, status: MessageStatus.Failed, failedAt } as WhatsAppMessage, message.status, true));
         }
       } catch (err) {
+        if (err instanceof UndecidableLookupError) {
+          report.undecided++;
+          continue;
+        }
+        // One bad row must not stop the rest of the pass.
         report.errors++;
-        if (!(err instanceof TwilioRequestError)) throw err;
-        this.logger.warn(`Could not look up unanswered message ${message.id}: ${err.message}`);
+        this.logger.warn(`Could not look up unanswered message ${message.id}: ${(err as Error).message}`);
       }
     }
   }
@@ -176,7 +186,7 @@ export class ReconciliationService {
         .createQueryBuilder()
         .update(WhatsAppMessage)
         .set(opts.clearUnanswered ? { ambiguousAttemptAt: null } : { updatedAt: () => 'now()' })
-        .where(`id = :id AND status = :queued AND "messageSid" IS NULL AND attempts = :attempts AND COALESCE("lastAttemptAt", "createdAt") < :cutoff`, {
+        .where(`id = :id AND status = :queued AND "messageSid" IS NULL AND attempts = :attempts AND COALESCE("lastAttemptAt", "createdAt") < :cutoff AND ("sendingUntil" IS NULL OR "sendingUntil" <= now())`, {
           id: message.id,
           queued: MessageStatus.Queued,
           attempts: message.attempts,

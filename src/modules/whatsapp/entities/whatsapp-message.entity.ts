@@ -113,6 +113,13 @@ export class WhatsAppMessage {
   @Column({ type: 'timestamptz', nullable: true })
   ambiguousAttemptAt: Date | null;
 
+  /**
+   * While set and in the future, an attempt owns the message (or Twilio may still be working on
+   * its unanswered request): no other job may send it before then.
+   */
+  @Column({ type: 'timestamptz', nullable: true })
+  sendingUntil: Date | null;
+
   /** The user who sent it (outbound through the API); null for inbound and internal sends. */
   @Column({ type: 'uuid', nullable: true })
   createdBy: string | null;

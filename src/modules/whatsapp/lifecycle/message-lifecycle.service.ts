@@ -95,6 +95,12 @@ export class MessageLifecycleService {
     return this.inTransaction(async (manager, applied) => {
       await this.lockSid(manager, snapshot.sid);
       const message = await manager.findOneOrFail(WhatsAppMessage, { where: { id: messageId }, lock: { mode: 'pessimistic_write' } });
+      if (message.messageSid && message.messageSid !== snapshot.sid) {
+        // Twilio holds two messages for one of ours: never hide the first. The second one's
+        // callbacks stay stored under its SID for an operator to see.
+        this.logger.error(`Message ${message.id} already has SID ${message.messageSid}; Twilio also created ${snapshot.sid} for it (a duplicate)`);
+        return message;
+      }
       message.messageSid = snapshot.sid;
       await manager.update(WhatsAppMessage, { id: message.id }, { messageSid: snapshot.sid });
       const apiEvent: StatusEventInput = {
