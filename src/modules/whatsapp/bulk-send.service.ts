@@ -8,7 +8,7 @@ import { DomainException } from '../../common/errors/domain.exception';
 import { ErrorCode } from '../../common/errors/error-code';
 import { DomainEvents, DomainEventType } from '../../common/events/domain-events';
 import { OutboxWriter } from '../../database/outbox/outbox.writer';
-import { JobName, JOB_QUEUE, sendJobId } from '../queue/queue.types';
+import { sendMessageJob } from '../queue/queue.types';
 import { ContactPolicyService } from './contact-policy.service';
 import { BulkItemErrorDto, BulkSendResponseDto, BulkSendResultDto } from './dto/bulk-send-response.dto';
 import { toSendInput } from './dto/send-message.dto';
@@ -73,7 +73,7 @@ export class BulkSendService {
         await this.insertQueued(manager, rows, now);
         await this.outbox.add(
           manager,
-          rows.map((row) => ({ queue: JOB_QUEUE[JobName.SendMessage], jobName: JobName.SendMessage, jobId: sendJobId(row.id), payload: { messageId: row.id } })),
+          rows.map((row) => sendMessageJob(row.id)),
         );
       });
     }

@@ -1,10 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { Contact } from './entities/contact.entity';
 import { WhatsAppMessage } from './entities/whatsapp-message.entity';
 import { MessageDirection, MessageStatus } from './message-status';
-import { contactKey, WHATSAPP_PREFIX } from './phone-number';
+import { contactKey, phoneOf } from './phone-number';
 
 /** Keywords WhatsApp/Twilio users send to opt out and back in (compared case-insensitively, trimmed). */
 export const OPT_OUT_KEYWORDS: ReadonlySet<string> = new Set(['stop', 'stopall', 'unsubscribe', 'cancel', 'end', 'quit', 'optout', 'opt-out', 'revoke']);
@@ -23,10 +22,6 @@ export interface InboundResult {
   messageId?: string;
   optedOut?: boolean;
   optedIn?: boolean;
-}
-
-function stripPrefix(address: string): string {
-  return address.toLowerCase().startsWith(WHATSAPP_PREFIX) ? address.slice(WHATSAPP_PREFIX.length) : address;
 }
 
 /** Stores messages users send to our WhatsApp senders and keeps their contact state. */
@@ -54,7 +49,7 @@ export class InboundMessageService {
       if (!COLUMN_FIELDS.has(k) && !/^Media(Url|ContentType)\d+$/.test(k)) metadata[k] = v;
     }
     const from = params.From ?? '';
-    const phone = contactKey(stripPrefix(from));
+    const phone = contactKey(phoneOf(from));
     const body = params.Body ?? '';
     const keyword = body.trim().toLowerCase();
     const now = new Date();
@@ -102,7 +97,4 @@ export class InboundMessageService {
     });
   }
 
-  findContact(phone: string): Promise<Contact | null> {
-    return this.dataSource.getRepository(Contact).findOne({ where: { phone } });
-  }
 }

@@ -11,7 +11,7 @@ import { WhatsAppMessage } from './entities/whatsapp-message.entity';
 import { MessageLifecycleService } from './lifecycle/message-lifecycle.service';
 import { MessageStatus } from './message-status';
 import { ContactPolicyService } from './contact-policy.service';
-import { WHATSAPP_PREFIX } from './phone-number';
+import { phoneOf } from './phone-number';
 import { TwilioErrorCode } from '../twilio/twilio-error-codes';
 
 export interface DispatchAttempt {
@@ -140,7 +140,7 @@ export class MessageDispatchService {
       }
       // The user may have replied STOP after the message was accepted: do not pay for a send
       // Twilio would refuse (21610) or, worse, deliver against the user's wish.
-      if (await this.contactPolicy.isOptedOut(message.to.slice(WHATSAPP_PREFIX.length))) {
+      if (await this.contactPolicy.isOptedOut(phoneOf(message.to))) {
         const optedOut = TwilioProvider.toRequestError({ code: TwilioErrorCode.UnsubscribedRecipient, status: 400, message: 'The recipient opted out (STOP) after the message was accepted' });
         await this.recordFailure(message, optedOut, true, null, null);
         throw new DispatchError(optedOut, true, `${TwilioErrorCode.UnsubscribedRecipient}: ${optedOut.message}`);

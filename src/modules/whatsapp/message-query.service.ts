@@ -1,3 +1,4 @@
+import { isUUID } from 'class-validator';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
@@ -10,7 +11,6 @@ import { WhatsAppMessage } from './entities/whatsapp-message.entity';
 import { parseWhatsAppAddress } from './phone-number';
 
 const DEFAULT_LIMIT = 50;
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface Cursor {
   c: string; // createdAt (millisecond precision in the table too)
@@ -24,7 +24,7 @@ function encodeCursor(m: WhatsAppMessage): string {
 function decodeCursor(raw: string): Cursor {
   try {
     const c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Cursor;
-    if (typeof c.c === 'string' && typeof c.i === 'string' && UUID_RE.test(c.i) && !Number.isNaN(Date.parse(c.c))) return c;
+    if (typeof c.c === 'string' && typeof c.i === 'string' && isUUID(c.i) && !Number.isNaN(Date.parse(c.c))) return c;
   } catch {
     // fall through
   }

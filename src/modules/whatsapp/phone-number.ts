@@ -11,13 +11,18 @@ export interface WhatsAppAddress {
   address: string;
 }
 
+/** The number behind a `whatsapp:` address (the address itself when it has no prefix). */
+export function phoneOf(address: string): string {
+  return address.toLowerCase().startsWith(WHATSAPP_PREFIX) ? address.slice(WHATSAPP_PREFIX.length) : address;
+}
+
 /**
  * Parses a recipient as E.164, with or without the `whatsapp:` prefix. A number without a
  * country code is the mistake behind Twilio's 21614/30003 failures, so it gets its own code.
  */
 export function parseWhatsAppAddress(input: string, field = 'to'): WhatsAppAddress {
   const raw = input.trim();
-  const withoutPrefix = raw.toLowerCase().startsWith(WHATSAPP_PREFIX) ? raw.slice(WHATSAPP_PREFIX.length).trim() : raw;
+  const withoutPrefix = phoneOf(raw).trim();
   const compact = withoutPrefix.replace(/[\s().-]/g, '');
   if (!/^\+?\d+$/.test(compact)) {
     throw new DomainException(ErrorCode.InvalidPhoneNumber, `${field} must be a phone number in E.164 format, e.g. +14155550123`, { field });

@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
 import { OutboxWriter } from '../../database/outbox/outbox.writer';
-import { JobName, JOB_QUEUE, sendJobId } from '../queue/queue.types';
+import { sendMessageJob } from '../queue/queue.types';
 import { RetryClass, TWILIO_ERROR_CODES } from '../twilio/twilio-error-codes';
 import { RetryService } from './retry.service';
 import { AppConfig } from '../../config/configuration';
@@ -194,15 +194,7 @@ export class ReconciliationService {
         })
         .execute();
       if (!touched.affected) return false;
-      await this.outbox.add(manager, [
-        {
-          queue: JOB_QUEUE[JobName.SendMessage],
-          jobName: JobName.SendMessage,
-          // A fresh job id: the old one may still be held by a failed job in BullMQ.
-          jobId: `${sendJobId(message.id)}-r${message.attempts}`,
-          payload: { messageId: message.id },
-        },
-      ]);
+      await this.outbox.add(manager, [sendMessageJob(message.id, { attemptSuffix: message.attempts })]);
       this.logger.warn(`Message ${message.id} was stuck in queued (attempts: ${message.attempts}); queued again`);
       return true;
     });

@@ -5,12 +5,12 @@ import { DataSource, In, Repository } from 'typeorm';
 import { DomainEvents, DomainEventType, MessageStatusAppliedEvent } from '../../common/events/domain-events';
 import { AppConfig } from '../../config/configuration';
 import { OutboxWriter } from '../../database/outbox/outbox.writer';
-import { JobName, JOB_QUEUE, sendJobId } from '../queue/queue.types';
+import { sendMessageJob } from '../queue/queue.types';
 import { describeTwilioError, operatorHint, RetryClass } from '../twilio/twilio-error-codes';
 import { WhatsAppMessage } from './entities/whatsapp-message.entity';
 import { RETRY_DEFAULT_LIMIT, RetryRequestDto, RetryResponseDto, RetrySkipDto, RetrySkipReason } from './dto/retry.dto';
 import { MessageDirection, MessageStatus } from './message-status';
-import { WHATSAPP_PREFIX } from './phone-number';
+import { phoneOf } from './phone-number';
 import { ContactPolicyService } from './contact-policy.service';
 
 const RETRYABLE_STATUSES = [MessageStatus.Failed, MessageStatus.Undelivered];
@@ -87,7 +87,7 @@ export class RetryService implements OnModuleInit {
         ? []
         : (await this.messages.find({ where: { retryOf: In(candidates.map((m) => m.id)) }, select: { retryOf: true } })).map((r) => r.retryOf!),
     );
-    const optedOut = await this.contactPolicy.optedOutAmong([...new Set(candidates.map((m) => m.to.replace(WHATSAPP_PREFIX, '')))]);
+    const optedOut = await this.contactPolicy.optedOutAmong([...new Set(candidates.map((m) => phoneOf(m.to)))]);
 
     const toRetry: WhatsAppMessage[] = [];
     for (const m of candidates) {
@@ -100,7 +100,7 @@ export class RetryService implements OnModuleInit {
               ? RetrySkipReason.PermanentFailure
               : alreadyRetried.has(m.id)
                 ? RetrySkipReason.AlreadyRetried
-                : optedOut.has(m.to.replace(WHATSAPP_PREFIX, ''))
+                : optedOut.has(phoneOf(m.to))
                   ? RetrySkipReason.RecipientOptedOut
                   : null;
       if (reason) skipped.push({ id: m.id, reason, errorCode: m.errorCode, ...(operatorHint(m.errorCode) ? { hint: operatorHint(m.errorCode) } : {}) });
@@ -140,13 +140,7 @@ export class RetryService implements OnModuleInit {
       const rows = inserted.raw as { id: string; retryOf: string }[];
       await this.outbox.add(
         manager,
-        rows.map((r) => ({
-          queue: JOB_QUEUE[JobName.SendMessage],
-          jobName: JobName.SendMessage,
-          jobId: sendJobId(r.id),
-          payload: { messageId: r.id },
-          ...(delayMs > 0 ? { availableAt: new Date(now.getTime() + delayMs) } : {}),
-        })),
+        rows.map((r) => sendMessageJob(r.id, delayMs > 0 ? { availableAt: new Date(now.getTime() + delayMs) } : {})),
       );
       return rows.map((r) => ({ id: r.retryOf, retryId: r.id }));
     });

@@ -1,3 +1,4 @@
+import { isUUID } from 'class-validator';
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
@@ -7,7 +8,7 @@ import { ErrorCode } from '../../common/errors/error-code';
 import { AppConfig } from '../../config/configuration';
 import { DomainEvents, DomainEventType } from '../../common/events/domain-events';
 import { OutboxWriter } from '../../database/outbox/outbox.writer';
-import { JobName, JOB_QUEUE, sendJobId } from '../queue/queue.types';
+import { sendJobId, sendMessageJob } from '../queue/queue.types';
 import { operatorHint } from '../twilio/twilio-error-codes';
 import { DeliveryStatusDto, MessageEventDto } from './dto/delivery-status.dto';
 import { MessageEvent } from './entities/message-event.entity';
@@ -47,7 +48,6 @@ export interface PreparedSend {
   message: Pick<WhatsAppMessage, 'direction' | 'from' | 'to' | 'body' | 'mediaUrls' | 'contentSid' | 'contentVariables' | 'status' | 'createdBy'>;
 }
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /**
  * An immediate send also leaves a delayed outbox job behind, so that a crash in the middle of
  * the inline call still gets the message sent (the job finds the SID and stops if it was).
@@ -89,13 +89,7 @@ export class WhatsAppService {
       const entity = manager.create(WhatsAppMessage, { ...prepared.message, queuedAt: now });
       const saved = await manager.save(entity);
       await this.outbox.add(manager, [
-        {
-          queue: JOB_QUEUE[JobName.SendMessage],
-          jobName: JobName.SendMessage,
-          jobId: sendJobId(saved.id),
-          payload: { messageId: saved.id },
-          ...(immediate ? { availableAt: new Date(now.getTime() + IMMEDIATE_SAFETY_NET_MS) } : {}),
-        },
+        sendMessageJob(saved.id, immediate ? { availableAt: new Date(now.getTime() + IMMEDIATE_SAFETY_NET_MS) } : {}),
       ]);
       return saved;
     });
@@ -203,7 +197,7 @@ export class WhatsAppService {
    * other answers 404, as if it did not exist); admins and code calls find every message.
    */
   async findByIdOrSid(idOrSid: string, viewer?: AuthenticatedUser): Promise<WhatsAppMessage> {
-    const where = UUID_RE.test(idOrSid) ? { id: idOrSid } : { messageSid: idOrSid };
+    const where = isUUID(idOrSid) ? { id: idOrSid } : { messageSid: idOrSid };
     const message = await this.messages.findOne({ where });
     if (!message || (viewer && viewer.role !== UserRole.Admin && message.createdBy !== viewer.id)) {
       throw new DomainException(ErrorCode.MessageNotFound, `No message with id or SID ${idOrSid}`);
