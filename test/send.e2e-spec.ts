@@ -71,9 +71,9 @@ describe('sending (e2e)', () => {
     expect(await t.query(`SELECT 1 FROM outbox WHERE "jobId" = $1`, [`send-${res.body.id}`])).toHaveLength(0);
   });
 
-  it('is usable from code: WhatsAppService.sendWhatsAppMessage', async () => {
-    const { WhatsAppService } = await import('../src/modules/whatsapp/whatsapp.service');
-    const service = t.app.get(WhatsAppService);
+  it('is usable from code: MessageSendService.sendWhatsAppMessage', async () => {
+    const { MessageSendService } = await import('../src/modules/whatsapp/message-send.service');
+    const service = t.app.get(MessageSendService);
     const result = await service.sendWhatsAppMessage('+14155550103', 'From code', { immediate: true });
     expect(result).toMatchObject({ success: true, messageSid: expect.stringMatching(/^SM/), status: 'queued' });
     expect(requestsTo('+14155550103')).toHaveLength(1);

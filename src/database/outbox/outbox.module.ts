@@ -1,11 +1,14 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { OutboxEntry } from './outbox-entry.entity';
+import { OutboxRelayService } from './outbox-relay.service';
+import { OutboxRoutes } from './outbox-routes';
 import { OutboxWriter } from './outbox.writer';
 
+/** The transactional outbox: the writer joins the caller's transaction, the relay moves due jobs into BullMQ. */
 @Module({
   imports: [TypeOrmModule.forFeature([OutboxEntry])],
-  providers: [OutboxWriter],
-  exports: [OutboxWriter, TypeOrmModule],
+  providers: [OutboxWriter, OutboxRelayService, OutboxRoutes],
+  exports: [OutboxWriter, OutboxRelayService, OutboxRoutes],
 })
 export class OutboxModule {}

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { OutboxEntry } from './outbox-entry.entity';
 
 export const OUTBOX_CHANNEL = 'outbox';
@@ -19,6 +20,8 @@ export interface OutboxJob {
  */
 @Injectable()
 export class OutboxWriter {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
   async add(manager: EntityManager, jobs: OutboxJob[]): Promise<void> {
     if (jobs.length === 0) return;
     // One statement with one parameter, however many jobs: a 1,000-message bulk send costs ~10 ms
@@ -33,14 +36,15 @@ export class OutboxWriter {
     await manager.query('SELECT pg_notify($1, $2)', [OUTBOX_CHANNEL, String(jobs.length)]);
   }
 
-  /** Drops a job that is no longer needed (not yet relayed). */
-  async cancel(manager: EntityManager, jobId: string): Promise<void> {
-    await manager.delete(OutboxEntry, { jobId });
+  /** Drops a job that is no longer needed (not yet relayed); in `tx` when given. */
+  async cancel(tx: EntityManager | undefined, jobId: string): Promise<void> {
+    await (tx ?? this.dataSource.manager).delete(OutboxEntry, { jobId });
   }
 
-  /** Makes a delayed job due now and wakes the relays. */
-  async releaseNow(manager: EntityManager, jobId: string): Promise<void> {
-    await manager.update(OutboxEntry, { jobId }, { availableAt: () => 'now()' });
-    await manager.query('SELECT pg_notify($1, $2)', [OUTBOX_CHANNEL, '1']);
+  /** Makes a delayed job due now and wakes the relays; in `tx` when given. */
+  async releaseNow(tx: EntityManager | undefined, jobId: string): Promise<void> {
+    const db = tx ?? this.dataSource.manager;
+    await db.update(OutboxEntry, { jobId }, { availableAt: () => 'now()' });
+    await db.query('SELECT pg_notify($1, $2)', [OUTBOX_CHANNEL, '1']);
   }
 }

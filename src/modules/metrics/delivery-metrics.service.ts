@@ -3,7 +3,7 @@ import { BadRequestException, Injectable } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { ErrorCode } from '../../common/errors/error-code';
 import { withTimeout } from '../../common/with-timeout';
-import { OutboxRelayService } from '../queue/outbox-relay.service';
+import { OutboxRelayService } from '../../database/outbox/outbox-relay.service';
 import { QueueName } from '../queue/queue.types';
 import { operatorHint } from '../twilio/twilio-error-codes';
 import { histogramPercentile } from './delivery-histogram';

@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { JwtModule } from '@nestjs/jwt';
 import { ObservabilitySettings, AppConfig } from '../../config/configuration';
+import { OutboxModule } from '../../database/outbox/outbox.module';
 import { AuthModule } from '../auth/auth.module';
 import { jwtModuleOptions } from '../auth/jwt-options';
 import { QueueModule } from '../queue/queue.module';
@@ -24,6 +25,7 @@ export class MetricsModule {
       imports: [
         AuthModule,
         QueueModule,
+        OutboxModule,
         // Verifies admin tokens outside Nest's guards, with the API's exact options.
         JwtModule.registerAsync({
           inject: [ConfigService],

@@ -11,7 +11,7 @@ import {
   WebhookVerifiedEvent,
 } from '../../common/events/domain-events';
 import { withTimeout } from '../../common/with-timeout';
-import { OutboxRelayService } from '../queue/outbox-relay.service';
+import { OutboxRelayService } from '../../database/outbox/outbox-relay.service';
 import { QueueName } from '../queue/queue.types';
 import { MessageStatus } from '../whatsapp/message-status';
 

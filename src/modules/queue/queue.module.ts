@@ -2,12 +2,9 @@ import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AppConfig } from '../../config/configuration';
-import { OutboxModule } from '../../database/outbox/outbox.module';
-import { WhatsAppModule } from '../whatsapp/whatsapp.module';
-import { OutboxRelayService } from './outbox-relay.service';
 import { QueueName } from './queue.types';
-import { WhatsAppSendProcessor } from './whatsapp-send.processor';
 
+/** BullMQ wiring only: connections and queue registration. The jobs belong to the feature modules. */
 @Module({
   imports: [
     BullModule.forRootAsync({
@@ -34,10 +31,7 @@ import { WhatsAppSendProcessor } from './whatsapp-send.processor';
         };
       },
     }),
-    OutboxModule,
-    WhatsAppModule,
   ],
-  providers: [OutboxRelayService, WhatsAppSendProcessor],
-  exports: [BullModule, OutboxRelayService],
+  exports: [BullModule],
 })
 export class QueueModule {}

@@ -1,44 +1,31 @@
-import { DataSource, EntityManager } from 'typeorm';
+import { ConfigService } from '@nestjs/config';
 import { DomainException } from '../../common/errors/domain.exception';
 import { ErrorCode } from '../../common/errors/error-code';
 import { DomainEvents, DomainEventType } from '../../common/events/domain-events';
+import { AppConfig } from '../../config/configuration';
 import { OutboxWriter } from '../../database/outbox/outbox.writer';
-import { JobName } from '../queue/queue.types';
 import { BulkSendService } from './bulk-send.service';
 import { ContactPolicyService } from './contact-policy.service';
-import { MessageDirection, MessageStatus } from './message-status';
-import { parseWhatsAppAddress } from './phone-number';
-import { PreparedSend, WhatsAppService } from './whatsapp.service';
+import { JobName } from './jobs/whatsapp-jobs';
+import { MessageStatus } from './message-status';
+import { NewMessage, Tx, WhatsAppMessageRepository } from './messages/whatsapp-message.repository';
 
 const USER = '0b6f7f43-31e9-4b1e-8a3b-7c1d2e3f4a5b';
 const SENDER = 'whatsapp:+14155238886';
 const OPTED_OUT = '+14155550199';
 
-/** WhatsAppService.prepare's checks, on the real phone-number parser. */
-function prepare(input: { to: string; body?: string; from?: string; contentSid?: string; mediaUrls?: string[]; userId?: string }): PreparedSend {
-  const to = parseWhatsAppAddress(input.to, 'to');
-  if (input.from && input.from !== SENDER) throw new DomainException(ErrorCode.UnknownSender, 'from must be one of the configured senders', { field: 'from' });
-  return {
-    to,
-    isTemplate: !!input.contentSid,
-    message: {
-      direction: MessageDirection.Outbound,
-      from: SENDER,
-      to: to.address,
-      body: input.body ?? null,
-      mediaUrls: input.mediaUrls ?? [],
-      contentSid: input.contentSid ?? null,
-      contentVariables: null,
-      status: MessageStatus.Queued,
-      createdBy: input.userId ?? null,
-    },
-  };
-}
-
 function setup() {
-  const manager = { query: jest.fn().mockResolvedValue([]) } as unknown as jest.Mocked<EntityManager>;
-  const dataSource = { transaction: jest.fn((work: (m: EntityManager) => Promise<unknown>) => work(manager)) } as unknown as jest.Mocked<DataSource>;
-  const whatsapp = { prepare: jest.fn(prepare) } as unknown as WhatsAppService;
+  const tx = { marker: 'tx' } as unknown as Tx;
+  const stored: NewMessage[] = [];
+  const messages = {
+    transaction: jest.fn((work: (t: Tx) => Promise<unknown>) => work(tx)),
+    insert: jest.fn(async (_tx: Tx | undefined, rows: NewMessage[]) => {
+      stored.push(...rows);
+      return rows.map((r) => ({ id: r.id!, retryOf: null }));
+    }),
+  };
+  // The real send checks (prepareSend) run against this configuration.
+  const config = { get: (key: string) => (key === 'twilio' ? { whatsappFrom: [SENDER] } : undefined) } as unknown as ConfigService<AppConfig, true>;
   const contactPolicy = {
     refusals: jest.fn(async (intents: { phone: string }[]) =>
       intents.map((i) => (i.phone === OPTED_OUT ? new DomainException(ErrorCode.RecipientOptedOut, `${i.phone} opted out`, { to: i.phone }) : null)),
@@ -46,13 +33,13 @@ function setup() {
   } as unknown as jest.Mocked<ContactPolicyService>;
   const outbox = { add: jest.fn().mockResolvedValue(undefined) } as unknown as jest.Mocked<OutboxWriter>;
   const domainEvents = { publish: jest.fn() } as unknown as jest.Mocked<DomainEvents>;
-  const service = new BulkSendService(dataSource, whatsapp, contactPolicy, outbox, domainEvents);
-  return { service, manager, dataSource, contactPolicy, outbox, domainEvents };
+  const service = new BulkSendService(messages as unknown as WhatsAppMessageRepository, config, contactPolicy, outbox, domainEvents);
+  return { service, tx, stored, messages, contactPolicy, outbox, domainEvents };
 }
 
 describe('BulkSendService', () => {
   it('reports each invalid message by index with the code of a single send, and stores the rest', async () => {
-    const { service, manager, contactPolicy, outbox, domainEvents } = setup();
+    const { service, tx, stored, messages, contactPolicy, outbox, domainEvents } = setup();
     const items = [
       { to: '+14155550101', message: 'one' },
       { to: '4155550102', message: 'x' },
@@ -83,16 +70,16 @@ describe('BulkSendService', () => {
     expect(contactPolicy.refusals.mock.calls[0][0].map((i) => i.phone)).toEqual(['+14155550101', OPTED_OUT, '+14155550106']);
 
     // One insert of the messages and one of their jobs, in one transaction.
-    expect(manager.query).toHaveBeenCalledTimes(1);
-    const [sql, [json]] = manager.query.mock.calls[0] as [string, [string, Date]];
-    expect(sql).toContain('INSERT INTO "WhatsAppMessage"');
-    const rows = JSON.parse(json) as { id: string; to: string; mediaUrls: string[]; createdBy: string }[];
-    expect(rows.map((r) => [r.id, r.to, r.mediaUrls, r.createdBy])).toEqual([
-      [answer.results[0].id, 'whatsapp:+14155550101', [], USER],
-      [answer.results[7].id, 'whatsapp:+14155550106', ['https://example.com/a.png'], USER],
+    expect(messages.insert).toHaveBeenCalledTimes(1);
+    expect(messages.insert.mock.calls[0][0]).toBe(tx);
+    const rows = stored;
+    expect(rows.map((r) => [r.id, r.from, r.to, r.mediaUrls, r.createdBy, r.status])).toEqual([
+      [answer.results[0].id, SENDER, 'whatsapp:+14155550101', [], USER, MessageStatus.Queued],
+      [answer.results[7].id, SENDER, 'whatsapp:+14155550106', ['https://example.com/a.png'], USER, MessageStatus.Queued],
     ]);
+    expect(rows.every((r) => r.queuedAt instanceof Date)).toBe(true);
     expect(outbox.add).toHaveBeenCalledTimes(1);
-    expect(outbox.add.mock.calls[0][0]).toBe(manager);
+    expect(outbox.add.mock.calls[0][0]).toBe(tx);
     expect(outbox.add.mock.calls[0][1]).toEqual(
       rows.map((r) => ({ queue: 'whatsapp', jobName: JobName.SendMessage, jobId: `send-${r.id}`, payload: { messageId: r.id } })),
     );
@@ -102,10 +89,10 @@ describe('BulkSendService', () => {
   });
 
   it('stores nothing when no message is valid', async () => {
-    const { service, dataSource, outbox } = setup();
+    const { service, messages, outbox } = setup();
     const answer = await service.send([{ to: '12345', message: 'x' }], USER);
     expect(answer).toEqual({ success: true, accepted: 0, rejected: 1, results: [{ index: 0, error: expect.objectContaining({ code: ErrorCode.MissingCountryCode }) }] });
-    expect(dataSource.transaction).not.toHaveBeenCalled();
+    expect(messages.transaction).not.toHaveBeenCalled();
     expect(outbox.add).not.toHaveBeenCalled();
   });
 });

@@ -1,8 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
-import { WhatsAppMessage } from './entities/whatsapp-message.entity';
 import { MessageDirection, MessageStatus } from './message-status';
+import { WhatsAppMessageRepository } from './messages/whatsapp-message.repository';
 import { contactKey, phoneOf } from './phone-number';
 
 /** Keywords WhatsApp/Twilio users send to opt out and back in (compared case-insensitively, trimmed). */
@@ -29,7 +27,7 @@ export interface InboundResult {
 export class InboundMessageService {
   private readonly logger = new Logger(InboundMessageService.name);
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(private readonly messages: WhatsAppMessageRepository) {}
 
   async receive(params: Record<string, string>): Promise<InboundResult> {
     const sid = params.MessageSid ?? params.SmsMessageSid ?? params.SmsSid;
@@ -54,12 +52,10 @@ export class InboundMessageService {
     const keyword = body.trim().toLowerCase();
     const now = new Date();
 
-    return this.dataSource.transaction(async (manager) => {
-      const inserted = await manager
-        .createQueryBuilder()
-        .insert()
-        .into(WhatsAppMessage)
-        .values({
+    return this.messages.transaction(async (tx) => {
+      // A SID seen before (Twilio retried the webhook) inserts nothing.
+      const [row] = await this.messages.insert(tx, [
+        {
           direction: MessageDirection.Inbound,
           messageSid: sid,
           from,
@@ -71,17 +67,14 @@ export class InboundMessageService {
           waId: params.WaId ?? null,
           metadata,
           status: MessageStatus.Received,
-        })
-        .orIgnore()
-        .returning(['id'])
-        .execute();
-      const row = (inserted.raw as { id: string }[])[0];
+        },
+      ]);
       if (!row) return { outcome: InboundOutcome.Duplicate };
 
       const optedOut = OPT_OUT_KEYWORDS.has(keyword);
       const optedIn = OPT_IN_KEYWORDS.has(keyword);
       // A reply opens (or renews) WhatsApp's 24-hour customer-service window.
-      await manager.query(
+      await tx.query(
         `INSERT INTO contacts (phone, "profileName", "lastInboundAt", "optedOutAt", "updatedAt")
          VALUES ($1, $2, $3, CASE WHEN $4 THEN $3::timestamptz ELSE NULL END, now())
          ON CONFLICT (phone) DO UPDATE SET

@@ -1,7 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { InjectRepository } from '@nestjs/typeorm';
-import { In, Repository } from 'typeorm';
 import { AppConfig } from '../../config/configuration';
 import { DomainEvents } from '../../common/events/domain-events';
 import { RetryClass } from '../twilio/twilio-error-codes';
@@ -10,6 +8,7 @@ import { TwilioMessageSnapshot, TwilioRequestError } from '../twilio/twilio.type
 import { WhatsAppMessage } from './entities/whatsapp-message.entity';
 import { MessageLifecycleService } from './lifecycle/message-lifecycle.service';
 import { MessageStatus } from './message-status';
+import { WhatsAppMessageRepository } from './messages/whatsapp-message.repository';
 import { ContactPolicyService } from './contact-policy.service';
 import { phoneOf } from './phone-number';
 import { TwilioErrorCode } from '../twilio/twilio-error-codes';
@@ -83,7 +82,7 @@ export class MessageDispatchService {
   private readonly logger = new Logger(MessageDispatchService.name);
 
   constructor(
-    @InjectRepository(WhatsAppMessage) private readonly messages: Repository<WhatsAppMessage>,
+    private readonly messages: WhatsAppMessageRepository,
     private readonly twilio: TwilioProvider,
     private readonly lifecycle: MessageLifecycleService,
     private readonly config: ConfigService<AppConfig, true>,
@@ -92,41 +91,10 @@ export class MessageDispatchService {
   ) {}
 
   async dispatch(messageId: string, attempt: DispatchAttempt): Promise<DispatchResult> {
-    const current = await this.messages.findOne({ where: { id: messageId } });
-    if (!current) throw new Error(`Message ${messageId} does not exist`);
-    // Only a message still waiting for its first successful create is sent. A job relayed twice,
-    // or a safety-net job after an immediate send, finds the SID and stops here.
-    if (current.messageSid || current.status !== MessageStatus.Queued) return { outcome: DispatchOutcome.Skipped, message: current };
-    // Another attempt owns the message, or Twilio may still be working on its unanswered request:
-    // come back when that is over (a look-up now could miss it and we would send twice).
-    if (current.sendingUntil && current.sendingUntil.getTime() > Date.now()) {
-      return { outcome: DispatchOutcome.Deferred, message: current, retryAt: current.sendingUntil };
-    }
-    const hadUnansweredAttempt = !!current.ambiguousAttemptAt;
-
-    // Claim: exclusive (the attempt counter and the lease), and marked "may reach Twilio" until
-    // proven otherwise, so a crash, a kill or a database error after Twilio accepted the message
-    // makes the next attempt look for it instead of sending it again.
     const leaseMs = this.leaseMs();
-    const claimed = await this.messages
-      .createQueryBuilder()
-      .update(WhatsAppMessage)
-      .set({
-        attempts: () => '"attempts" + 1',
-        lastAttemptAt: () => 'now()',
-        ambiguousAttemptAt: () => 'COALESCE("ambiguousAttemptAt", now())',
-        sendingUntil: () => `now() + make_interval(secs => ${leaseMs / 1000})`,
-      })
-      .where(`id = :id AND "messageSid" IS NULL AND status = :queued AND attempts = :seen AND ("sendingUntil" IS NULL OR "sendingUntil" <= now())`, {
-        id: messageId,
-        queued: MessageStatus.Queued,
-        seen: current.attempts,
-      })
-      .returning('*')
-      .execute();
-    const row = (claimed.raw as WhatsAppMessage[])[0];
-    if (!row) return { outcome: DispatchOutcome.Skipped, message: (await this.messages.findOne({ where: { id: messageId } }))! };
-    const message = this.messages.create(row);
+    const claim = await this.messages.claim(messageId, leaseMs);
+    if (!claim) return this.notClaimed(messageId);
+    const { message, hadUnansweredAttempt } = claim;
 
     try {
       if (hadUnansweredAttempt) {
@@ -134,7 +102,7 @@ export class MessageDispatchService {
         if (earlier) {
           this.logger.log(`Message ${message.id} had reached Twilio as ${earlier.sid} on an earlier attempt; not sending it again`);
           const updated = await this.lifecycle.attachSid(message.id, earlier);
-          await this.settleAttempt(message.id);
+          await this.messages.settleAttempt(message.id);
           return { outcome: DispatchOutcome.Recovered, message: updated, snapshot: earlier };
         }
       }
@@ -158,31 +126,23 @@ export class MessageDispatchService {
       await this.twilio.waitForSlot(request);
       // The request leaves now: the lease runs from here (the sender's rate limit may have made
       // us wait longer than the first lease), unless another job took the message meanwhile.
-      const renewed = await this.messages
-        .createQueryBuilder()
-        .update(WhatsAppMessage)
-        .set({ lastAttemptAt: () => 'now()', sendingUntil: () => `now() + make_interval(secs => ${leaseMs / 1000})` })
-        .where(`id = :id AND attempts = :mine AND "messageSid" IS NULL AND status = :queued`, { id: message.id, mine: message.attempts, queued: MessageStatus.Queued })
-        .execute();
-      if (!renewed.affected) return { outcome: DispatchOutcome.Skipped, message: (await this.messages.findOne({ where: { id: messageId } }))! };
+      if (!(await this.messages.renewLease(message.id, message.attempts, leaseMs))) return this.notClaimed(messageId);
 
       const snapshot = await this.twilio.createMessage(request, { slotTaken: true });
       const updated = await this.lifecycle.attachSid(message.id, snapshot);
-      await this.settleAttempt(message.id);
+      await this.messages.settleAttempt(message.id);
       return { outcome: DispatchOutcome.Sent, message: updated, snapshot };
     } catch (err) {
       if (err instanceof UndecidableLookupError) {
         // Sending again could duplicate, attaching could take the wrong SID: say so and stop.
-        await this.messages.update({ id: message.id }, { errorMessage: err.message, sendingUntil: null });
+        await this.messages.markUndecided(message.id, err.message);
         this.logger.error(err.message);
         return { outcome: DispatchOutcome.Undecided, message: { ...message, errorMessage: err.message } as WhatsAppMessage };
       }
       if (!(err instanceof TwilioRequestError)) {
         // Our own failure (database, crash-like): Twilio's part, if any, is over, so free the
         // lease at once; the mark stays, and the next attempt looks for the message first.
-        await this.messages
-          .update({ id: message.id, attempts: message.attempts }, { sendingUntil: null })
-          .catch(() => undefined);
+        await this.messages.releaseLease(message.id, message.attempts).catch(() => undefined);
         throw err;
       }
       const lastAttempt = attempt.attempt >= attempt.maxAttempts;
@@ -210,9 +170,19 @@ export class MessageDispatchService {
     return 2 * this.config.get('twilio', { infer: true }).timeoutMs + LEASE_SLACK_MS;
   }
 
-  /** The attempt is over with a known outcome: nothing is in doubt any more. */
-  private async settleAttempt(messageId: string): Promise<void> {
-    await this.messages.update({ id: messageId }, { ambiguousAttemptAt: null, sendingUntil: null });
+  /**
+   * Why a message could not be claimed: gone (an error), no longer waiting (skipped), or held
+   * by another attempt or by Twilio's unanswered request (come back when that is over: a look-up
+   * now could miss it and we would send twice).
+   */
+  private async notClaimed(messageId: string): Promise<DispatchResult> {
+    const current = await this.messages.findById(messageId);
+    if (!current) throw new Error(`Message ${messageId} does not exist`);
+    const waiting = !current.messageSid && current.status === MessageStatus.Queued;
+    if (waiting && current.sendingUntil && current.sendingUntil.getTime() > Date.now()) {
+      return { outcome: DispatchOutcome.Deferred, message: current, retryAt: current.sendingUntil };
+    }
+    return { outcome: DispatchOutcome.Skipped, message: current };
   }
 
   /**
@@ -232,25 +202,11 @@ export class MessageDispatchService {
       .filter((m) => (m.dateCreated?.getTime() ?? 0) >= since.getTime())
       .reverse(); // oldest first
     if (candidates.length === 0) return null;
-    const taken = new Set(
-      (await this.messages.find({ where: { messageSid: In(candidates.map((c) => c.sid)) }, select: { messageSid: true } })).map((m) => m.messageSid),
-    );
+    const taken = await this.messages.sidsTaken(candidates.map((c) => c.sid));
     const free = candidates.filter((c) => !taken.has(c.sid));
     // Our other unanswered messages that Twilio could show the same way.
-    const alike = await this.messages
-      .createQueryBuilder('m')
-      .select(['m.id'])
-      .where(`m.to = :to AND m.from = :from AND m."messageSid" IS NULL AND m.status = :queued AND m."ambiguousAttemptAt" >= :since`, {
-        to: message.to,
-        from: message.from,
-        queued: MessageStatus.Queued,
-        since,
-      })
-      .andWhere(comparable ? `m.body = :body AND m."contentSid" IS NULL` : 'TRUE', { body: message.body })
-      .orderBy('m.ambiguousAttemptAt', 'ASC')
-      .addOrderBy('m.createdAt', 'ASC')
-      .getMany();
-    const rank = Math.max(0, alike.findIndex((m) => m.id === message.id));
+    const alike = await this.messages.unansweredLookalikes({ to: message.to, from: message.from, since, body: comparable ? message.body : null });
+    const rank = Math.max(0, alike.indexOf(message.id));
     // Identical texts, or as many look-alikes at Twilio as ours (each request got through): pair
     // them in order, the k-th oldest of ours with the k-th oldest at Twilio. Fewer at Twilio than
     // ours, with contents Twilio does not show: no way to tell which ones got through.
@@ -267,25 +223,11 @@ export class MessageDispatchService {
    * and `busyUntil` keeps other attempts away while Twilio may still process this one.
    */
   private async recordFailure(message: WhatsAppMessage, err: TwilioRequestError, final: boolean, ambiguousSince: Date | null, busyUntil: Date | null): Promise<void> {
-    const patch: Partial<WhatsAppMessage> = {
-      errorCode: err.twilioCode ?? null,
-      errorMessage: err.message,
-      ambiguousAttemptAt: ambiguousSince,
-      sendingUntil: busyUntil,
-    };
-    if (final) {
-      patch.status = MessageStatus.Failed;
-      patch.failedAt = new Date();
-    }
-    // Only while still unsent and still ours: a concurrent success must never be overwritten.
-    const result = await this.messages
-      .createQueryBuilder()
-      .update(WhatsAppMessage)
-      .set(patch)
-      .where('id = :id AND "messageSid" IS NULL AND status = :queued', { id: message.id, queued: MessageStatus.Queued })
-      .execute();
-    if (final && result.affected) {
-      this.events.publish(MessageLifecycleService.appliedEvent({ ...message, ...patch } as WhatsAppMessage, message.status, true));
+    const failedAt = final ? new Date() : null;
+    const changed = await this.messages.recordFailure(message.id, { errorCode: err.twilioCode ?? null, errorMessage: err.message, ambiguousSince, busyUntil, failedAt });
+    if (final && changed) {
+      const failed = { ...message, status: MessageStatus.Failed, failedAt, errorCode: err.twilioCode ?? null, errorMessage: err.message } as WhatsAppMessage;
+      this.events.publish(MessageLifecycleService.appliedEvent(failed, message.status, true));
     }
   }
 }

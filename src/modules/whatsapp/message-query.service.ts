@@ -1,13 +1,15 @@
 import { isUUID } from 'class-validator';
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
 import { DomainException } from '../../common/errors/domain.exception';
 import { ErrorCode } from '../../common/errors/error-code';
 import { AuthenticatedUser } from '../auth/auth.types';
 import { UserRole } from '../auth/entities/user.entity';
+import { operatorHint } from '../twilio/twilio-error-codes';
+import { DeliveryStatusDto, MessageEventDto } from './dto/delivery-status.dto';
 import { ListMessagesQueryDto, MessagePageDto, MessageSummaryDto } from './dto/list-messages.dto';
 import { WhatsAppMessage } from './entities/whatsapp-message.entity';
+import { MessageEventRepository } from './messages/message-event.repository';
+import { WhatsAppMessageRepository } from './messages/whatsapp-message.repository';
 import { parseWhatsAppAddress } from './phone-number';
 
 const DEFAULT_LIMIT = 50;
@@ -31,6 +33,10 @@ function decodeCursor(raw: string): Cursor {
   throw new DomainException(ErrorCode.ValidationFailed, 'cursor is not a cursor this API returned', { field: 'cursor' });
 }
 
+function iso(d: Date | null): string | null {
+  return d ? new Date(d).toISOString() : null;
+}
+
 export function toSummary(m: WhatsAppMessage): MessageSummaryDto {
   return {
     id: m.id,
@@ -52,34 +58,81 @@ export function toSummary(m: WhatsAppMessage): MessageSummaryDto {
   };
 }
 
-/** Newest-first listing with keyset pagination: stable and cheap however deep the page. */
+/** Reads messages: one by id or SID, its status history, and newest-first pages. */
 @Injectable()
 export class MessageQueryService {
-  constructor(@InjectRepository(WhatsAppMessage) private readonly messages: Repository<WhatsAppMessage>) {}
+  constructor(
+    private readonly messages: WhatsAppMessageRepository,
+    private readonly messageEvents: MessageEventRepository,
+  ) {}
 
+  /**
+   * A message by id or Twilio SID. With `viewer` a sender only finds the messages they sent (any
+   * other answers 404, as if it did not exist); admins and code calls find every message.
+   */
+  async findByIdOrSid(idOrSid: string, viewer?: AuthenticatedUser): Promise<WhatsAppMessage> {
+    const message = isUUID(idOrSid) ? await this.messages.findById(idOrSid) : await this.messages.findBySid(idOrSid);
+    if (!message || (viewer && viewer.role !== UserRole.Admin && message.createdBy !== viewer.id)) {
+      throw new DomainException(ErrorCode.MessageNotFound, `No message with id or SID ${idOrSid}`);
+    }
+    return message;
+  }
+
+  async getDeliveryStatus(idOrSid: string, viewer?: AuthenticatedUser): Promise<DeliveryStatusDto> {
+    const m = await this.findByIdOrSid(idOrSid, viewer);
+    return {
+      id: m.id,
+      messageSid: m.messageSid,
+      status: m.status,
+      errorCode: m.errorCode,
+      errorMessage: m.errorMessage,
+      errorHint: operatorHint(m.errorCode) ?? null,
+      attempts: m.attempts,
+      timestamps: {
+        queued: iso(m.queuedAt),
+        sent: iso(m.sentAt),
+        delivered: iso(m.deliveredAt),
+        read: iso(m.readAt),
+        failed: iso(m.failedAt),
+      },
+      metrics: { deliveryTimeMs: m.deliveryTimeMs },
+    };
+  }
+
+  async listEvents(idOrSid: string, viewer?: AuthenticatedUser): Promise<MessageEventDto[]> {
+    const m = await this.findByIdOrSid(idOrSid, viewer);
+    const rows = await this.messageEvents.forMessage(m.id);
+    return rows.map((e) => ({
+      id: e.id,
+      messageSid: e.messageSid,
+      status: e.status,
+      errorCode: e.errorCode,
+      errorMessage: e.errorMessage,
+      source: e.source,
+      applied: e.applied,
+      receivedAt: e.receivedAt.toISOString(),
+      raw: e.raw,
+    }));
+  }
+
+  /** Newest-first listing with keyset pagination. Senders see what they sent; admins see everything, inbound included. */
   async list(query: ListMessagesQueryDto, user: AuthenticatedUser): Promise<MessagePageDto> {
     const limit = query.limit ?? DEFAULT_LIMIT;
-    const qb = this.messages.createQueryBuilder('m');
-    // Senders see what they sent; admins see everything, inbound included.
-    if (user.role !== UserRole.Admin) qb.andWhere('m.createdBy = :userId', { userId: user.id });
-    if (query.direction) qb.andWhere('m.direction = :direction', { direction: query.direction });
-    if (query.status) qb.andWhere('m.status = :status', { status: query.status });
-    if (query.to) qb.andWhere('m.to = :to', { to: parseWhatsAppAddress(query.to, 'to').address });
-    if (query.from) qb.andWhere('m.from = :from', { from: parseWhatsAppAddress(query.from, 'from').address });
-    if (query.since) qb.andWhere('m.createdAt >= :since', { since: new Date(query.since) });
-    if (query.until) qb.andWhere('m.createdAt < :until', { until: new Date(query.until) });
     if (query.since && query.until && Date.parse(query.since) >= Date.parse(query.until)) {
       throw new DomainException(ErrorCode.ValidationFailed, 'until must be after since', { field: 'until' });
     }
-    if (query.cursor) {
-      const c = decodeCursor(query.cursor);
-      qb.andWhere(`(m."createdAt", m.id) < (:cc::timestamptz, :ci::uuid)`, { cc: c.c, ci: c.i });
-    }
-    const rows = await qb
-      .orderBy('m.createdAt', 'DESC')
-      .addOrderBy('m.id', 'DESC')
-      .limit(limit + 1)
-      .getMany();
+    const cursor = query.cursor ? decodeCursor(query.cursor) : undefined;
+    const rows = await this.messages.page({
+      createdBy: user.role !== UserRole.Admin ? user.id : undefined,
+      direction: query.direction,
+      status: query.status,
+      to: query.to ? parseWhatsAppAddress(query.to, 'to').address : undefined,
+      from: query.from ? parseWhatsAppAddress(query.from, 'from').address : undefined,
+      since: query.since ? new Date(query.since) : undefined,
+      until: query.until ? new Date(query.until) : undefined,
+      before: cursor ? { createdAt: cursor.c, id: cursor.i } : undefined,
+      limit: limit + 1,
+    });
     const page = rows.slice(0, limit);
     return { data: page.map(toSummary), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]) : null };
   }

@@ -1,9 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, Repository } from 'typeorm';
 import { OutboxWriter } from '../../database/outbox/outbox.writer';
-import { sendMessageJob } from '../queue/queue.types';
+import { sendMessageJob } from './jobs/whatsapp-jobs';
 import { RetryClass, TWILIO_ERROR_CODES } from '../twilio/twilio-error-codes';
 import { RetryService } from './retry.service';
 import { AppConfig } from '../../config/configuration';
@@ -14,6 +12,7 @@ import { EventSource, MessageLifecycleService } from './lifecycle/message-lifecy
 import { STATUS_TABLE } from './lifecycle/status-transitions';
 import { MessageDispatchService, UndecidableLookupError } from './message-dispatch.service';
 import { MessageStatus } from './message-status';
+import { WhatsAppMessageRepository } from './messages/whatsapp-message.repository';
 
 /** A lost automatic retry is looked for this long after it was due, and for this far back. */
 const MISSED_RETRY_GRACE_MS = 60_000;
@@ -21,7 +20,6 @@ const MISSED_RETRY_HORIZON_MS = 7 * 24 * 60 * 60 * 1000;
 
 /** Per run, so one pass stays short and Twilio's API is not flooded. */
 const BATCH = 100;
-const UNSETTLED: MessageStatus[] = [MessageStatus.Queued, MessageStatus.Accepted, MessageStatus.Scheduled, MessageStatus.Sending, MessageStatus.Sent];
 
 export interface ReconcileReport {
   fetched: number;
@@ -46,7 +44,7 @@ export class ReconciliationService {
   private readonly logger = new Logger(ReconciliationService.name);
 
   constructor(
-    @InjectRepository(WhatsAppMessage) private readonly messages: Repository<WhatsAppMessage>,
+    private readonly messages: WhatsAppMessageRepository,
     private readonly twilio: TwilioProvider,
     private readonly lifecycle: MessageLifecycleService,
     private readonly dispatcher: MessageDispatchService,
@@ -54,7 +52,6 @@ export class ReconciliationService {
     private readonly events: DomainEvents,
     private readonly outbox: OutboxWriter,
     private readonly retries: RetryService,
-    @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
   async reconcileOnce(olderThanMs = this.config.get('whatsapp', { infer: true }).reconcileAfterMs): Promise<ReconcileReport> {
@@ -73,12 +70,7 @@ export class ReconciliationService {
 
   /** Messages Twilio has, whose status has not moved for a while: ask Twilio where they are. */
   private async refreshStuck(cutoff: Date, report: ReconcileReport): Promise<void> {
-    const stuck = await this.messages
-      .createQueryBuilder('m')
-      .where(`m.direction = 'outbound' AND m.status IN (:...statuses) AND m."messageSid" IS NOT NULL AND m."updatedAt" < :cutoff`, { statuses: UNSETTLED, cutoff })
-      .orderBy('m.updatedAt', 'ASC')
-      .limit(BATCH)
-      .getMany();
+    const stuck = await this.messages.findStuckAtTwilio(cutoff, BATCH);
     for (const message of stuck) {
       try {
         const snapshot = await this.twilio.fetchMessage(message.messageSid!);
@@ -99,7 +91,7 @@ export class ReconciliationService {
         });
         if ((result.message?.status ?? before) !== before) report.changed++;
         // Nothing new at Twilio either: touch it so the next run looks at others first.
-        else await this.messages.update({ id: message.id }, { updatedAt: new Date() });
+        else await this.messages.touch(message.id);
       } catch (err) {
         report.errors++;
         this.logger.warn(`Could not reconcile ${message.messageSid}: ${(err as Error).message}`);
@@ -112,19 +104,13 @@ export class ReconciliationService {
    * found at Twilio -> the SID is attached; not found -> the message failed, with its last error.
    */
   private async resolveUnanswered(cutoff: Date, report: ReconcileReport): Promise<void> {
-    const unanswered = await this.messages
-      .createQueryBuilder('m')
-      .where(`m.status = :queued AND m."messageSid" IS NULL AND m."ambiguousAttemptAt" IS NOT NULL AND m."lastAttemptAt" < :cutoff`, { queued: MessageStatus.Queued, cutoff })
-      .andWhere(`(m."sendingUntil" IS NULL OR m."sendingUntil" <= now())`)
-      .orderBy('m.lastAttemptAt', 'ASC')
-      .limit(BATCH)
-      .getMany();
+    const unanswered = await this.messages.findUnanswered(cutoff, BATCH);
     for (const message of unanswered) {
       try {
         const earlier = await this.dispatcher.findEarlierSend(message);
         if (earlier) {
           await this.lifecycle.attachSid(message.id, earlier);
-          await this.messages.update({ id: message.id }, { ambiguousAttemptAt: null });
+          await this.messages.clearUnanswered(message.id);
           report.recovered++;
           continue;
         }
@@ -136,19 +122,10 @@ export class ReconciliationService {
         }
         // Only if no worker attempted it since: the condition guards against a racing send.
         const failedAt = new Date();
-        const result = await this.messages
-          .createQueryBuilder()
-          .update(WhatsAppMessage)
-          .set({ status: MessageStatus.Failed, failedAt, ambiguousAttemptAt: null, errorMessage: `${message.errorMessage ?? 'No answer from Twilio'} (not found at Twilio afterwards)` })
-          .where(`id = :id AND status = :queued AND "messageSid" IS NULL AND attempts = :attempts AND ("sendingUntil" IS NULL OR "sendingUntil" <= now())`, {
-            id: message.id,
-            queued: MessageStatus.Queued,
-            attempts: message.attempts,
-          })
-          .execute();
-        if (result.affected) {
+        const errorMessage = `${message.errorMessage ?? 'No answer from Twilio'} (not found at Twilio afterwards)`;
+        if (await this.messages.failUnanswered(message.id, message.attempts, errorMessage, failedAt)) {
           report.failedUnknown++;
-          this.events.publish(MessageLifecycleService.appliedEvent({ ...message, status: MessageStatus.Failed, failedAt } as WhatsAppMessage, message.status, true));
+          this.events.publish(MessageLifecycleService.appliedEvent({ ...message, status: MessageStatus.Failed, failedAt, errorMessage } as WhatsAppMessage, message.status, true));
         }
       } catch (err) {
         if (err instanceof UndecidableLookupError) {
@@ -168,33 +145,15 @@ export class ReconciliationService {
    * data). They get a new job; the dispatcher's claim keeps a surviving old job from sending too.
    */
   private async requeueStalled(cutoff: Date, report: ReconcileReport): Promise<void> {
-    const stalled = await this.messages
-      .createQueryBuilder('m')
-      .where(`m.direction = 'outbound' AND m.status = :queued AND m."messageSid" IS NULL AND m."ambiguousAttemptAt" IS NULL`, { queued: MessageStatus.Queued })
-      .andWhere(`COALESCE(m."lastAttemptAt", m."createdAt") < :cutoff`, { cutoff })
-      .andWhere(`NOT EXISTS (SELECT 1 FROM outbox o WHERE o.payload->>'messageId' = m.id::text)`)
-      .orderBy('m.createdAt', 'ASC')
-      .limit(BATCH)
-      .getMany();
+    const stalled = await this.messages.findStalled(cutoff, BATCH);
     for (const message of stalled) if (await this.requeue(message, cutoff, { clearUnanswered: false })) report.requeued++;
   }
 
   /** A new send job for a queued message, unless a worker touched it since `cutoff`. */
   private async requeue(message: WhatsAppMessage, cutoff: Date, opts: { clearUnanswered: boolean }): Promise<boolean> {
-    return this.dataSource.transaction(async (manager) => {
-      const touched = await manager
-        .createQueryBuilder()
-        .update(WhatsAppMessage)
-        .set(opts.clearUnanswered ? { ambiguousAttemptAt: null } : { updatedAt: () => 'now()' })
-        .where(`id = :id AND status = :queued AND "messageSid" IS NULL AND attempts = :attempts AND COALESCE("lastAttemptAt", "createdAt") < :cutoff AND ("sendingUntil" IS NULL OR "sendingUntil" <= now())`, {
-          id: message.id,
-          queued: MessageStatus.Queued,
-          attempts: message.attempts,
-          cutoff,
-        })
-        .execute();
-      if (!touched.affected) return false;
-      await this.outbox.add(manager, [sendMessageJob(message.id, { attemptSuffix: message.attempts })]);
+    return this.messages.transaction(async (tx) => {
+      if (!(await this.messages.takeForRequeue(tx, message.id, message.attempts, cutoff, opts.clearUnanswered))) return false;
+      await this.outbox.add(tx, [sendMessageJob(message.id, { attemptSuffix: message.attempts })]);
       this.logger.warn(`Message ${message.id} was stuck in queued (attempts: ${message.attempts}); queued again`);
       return true;
     });
@@ -209,26 +168,12 @@ export class ReconciliationService {
     const codes = Object.values(TWILIO_ERROR_CODES)
       .filter((info) => info.retryClass === RetryClass.RetryOnceLater)
       .map((info) => info.code);
-    const missed = await this.messages
-      .createQueryBuilder('m')
-      .where(`m.direction = 'outbound' AND m.status IN (:...statuses) AND m."errorCode" IN (:...codes) AND m."retryOf" IS NULL`, {
-        statuses: [MessageStatus.Failed, MessageStatus.Undelivered],
-        codes,
-      })
-      .andWhere(`m."failedAt" < :before`, { before: new Date(Date.now() - retryLaterMs - MISSED_RETRY_GRACE_MS) })
-      .andWhere(`m."failedAt" > :since`, { since: new Date(Date.now() - MISSED_RETRY_HORIZON_MS) })
-      .andWhere(`NOT EXISTS (SELECT 1 FROM "WhatsAppMessage" r WHERE r."retryOf" = m.id)`)
-      .limit(BATCH)
-      .getMany();
+    const now = Date.now();
+    const missed = await this.messages.findUnretriedFailures(codes, new Date(now - MISSED_RETRY_HORIZON_MS), new Date(now - retryLaterMs - MISSED_RETRY_GRACE_MS), BATCH);
     if (missed.length > 0) report.requeued += (await this.retries.createRetries(missed, 0)).length;
   }
 
   private async applyEarlyEvents(report: ReconcileReport): Promise<void> {
-    const rows: { id: string }[] = await this.messages.query(
-      `SELECT DISTINCT m.id FROM message_events e JOIN "WhatsAppMessage" m ON m."messageSid" = e."messageSid"
-        WHERE e."messageId" IS NULL LIMIT $1`,
-      [BATCH],
-    );
-    for (const { id } of rows) report.earlyEventsApplied += await this.lifecycle.applyPendingEvents(id);
+    for (const id of await this.messages.idsWithEarlyEvents(BATCH)) report.earlyEventsApplied += await this.lifecycle.applyPendingEvents(id);
   }
 }

@@ -1,19 +1,17 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, In, Repository } from 'typeorm';
 import { DomainEvents, DomainEventType, MessageStatusAppliedEvent } from '../../common/events/domain-events';
 import { AppConfig } from '../../config/configuration';
 import { OutboxWriter } from '../../database/outbox/outbox.writer';
-import { sendMessageJob } from '../queue/queue.types';
 import { describeTwilioError, operatorHint, RetryClass } from '../twilio/twilio-error-codes';
 import { WhatsAppMessage } from './entities/whatsapp-message.entity';
 import { RETRY_DEFAULT_LIMIT, RetryRequestDto, RetryResponseDto, RetrySkipDto, RetrySkipReason } from './dto/retry.dto';
+import { sendMessageJob } from './jobs/whatsapp-jobs';
 import { MessageDirection, MessageStatus } from './message-status';
+import { RETRYABLE_STATUSES, WhatsAppMessageRepository } from './messages/whatsapp-message.repository';
 import { phoneOf } from './phone-number';
 import { ContactPolicyService } from './contact-policy.service';
 
-const RETRYABLE_STATUSES = [MessageStatus.Failed, MessageStatus.Undelivered];
 const DEFAULT_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 /** A failure a new attempt can help with: not one Twilio's error table calls permanent. */
@@ -33,8 +31,7 @@ export class RetryService implements OnModuleInit {
   private readonly logger = new Logger(RetryService.name);
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
-    @InjectRepository(WhatsAppMessage) private readonly messages: Repository<WhatsAppMessage>,
+    private readonly messages: WhatsAppMessageRepository,
     private readonly outbox: OutboxWriter,
     private readonly events: DomainEvents,
     private readonly config: ConfigService<AppConfig, true>,
@@ -52,9 +49,9 @@ export class RetryService implements OnModuleInit {
    * new attempt after WHATSAPP_RETRY_LATER_MS; the retry itself is never retried automatically.
    */
   private async retryLaterIfWorthIt(event: MessageStatusAppliedEvent): Promise<void> {
-    if (!event.statusChanged || !RETRYABLE_STATUSES.includes(event.status as MessageStatus)) return;
+    if (!event.statusChanged || !(RETRYABLE_STATUSES as readonly string[]).includes(event.status)) return;
     if (describeTwilioError(event.errorCode)?.retryClass !== RetryClass.RetryOnceLater) return;
-    const original = await this.messages.findOne({ where: { id: event.messageId } });
+    const original = await this.messages.findById(event.messageId);
     if (!original || original.retryOf || original.direction !== MessageDirection.Outbound) return;
     const delayMs = this.config.get('whatsapp', { infer: true }).retryLaterMs;
     const created = await this.createRetries([original], delayMs);
@@ -67,26 +64,15 @@ export class RetryService implements OnModuleInit {
     let candidates: WhatsAppMessage[];
     if (request.ids?.length) {
       const ids = [...new Set(request.ids)].slice(0, limit);
-      candidates = await this.messages.find({ where: { id: In(ids) } });
+      candidates = await this.messages.findByIds(ids);
       const found = new Set(candidates.map((m) => m.id));
       for (const id of ids) if (!found.has(id)) skipped.push({ id, reason: RetrySkipReason.NotFound });
     } else {
       const since = request.since ? new Date(request.since) : new Date(Date.now() - DEFAULT_WINDOW_MS);
-      const qb = this.messages
-        .createQueryBuilder('m')
-        .where(`m.direction = 'outbound' AND m.status IN (:...statuses) AND m."createdAt" >= :since`, { statuses: RETRYABLE_STATUSES, since })
-        .andWhere(`NOT EXISTS (SELECT 1 FROM "WhatsAppMessage" r WHERE r."retryOf" = m.id)`)
-        .orderBy('m.createdAt', 'ASC')
-        .limit(limit);
-      if (request.errorCodes?.length) qb.andWhere(`m."errorCode" IN (:...codes)`, { codes: request.errorCodes });
-      candidates = await qb.getMany();
+      candidates = await this.messages.findRetryableFailures({ since, errorCodes: request.errorCodes, limit });
     }
 
-    const alreadyRetried = new Set(
-      candidates.length === 0
-        ? []
-        : (await this.messages.find({ where: { retryOf: In(candidates.map((m) => m.id)) }, select: { retryOf: true } })).map((r) => r.retryOf!),
-    );
+    const alreadyRetried = await this.messages.retriedAmong(candidates.map((m) => m.id));
     const optedOut = await this.contactPolicy.optedOutAmong([...new Set(candidates.map((m) => phoneOf(m.to)))]);
 
     const toRetry: WhatsAppMessage[] = [];
@@ -114,35 +100,29 @@ export class RetryService implements OnModuleInit {
   async createRetries(originals: WhatsAppMessage[], delayMs: number): Promise<{ id: string; retryId: string }[]> {
     if (originals.length === 0) return [];
     const now = new Date();
-    return this.dataSource.transaction(async (manager) => {
-      const inserted = await manager
-        .createQueryBuilder()
-        .insert()
-        .into(WhatsAppMessage)
-        .values(
-          originals.map((o) => ({
-            direction: MessageDirection.Outbound,
-            from: o.from,
-            to: o.to,
-            body: o.body,
-            mediaUrls: o.mediaUrls,
-            contentSid: o.contentSid,
-            contentVariables: o.contentVariables ?? undefined,
-            status: MessageStatus.Queued,
-            queuedAt: now,
-            createdBy: o.createdBy,
-            retryOf: o.id,
-          })),
-        )
-        .orIgnore() // a concurrent request already retried it
-        .returning(['id', 'retryOf'])
-        .execute();
-      const rows = inserted.raw as { id: string; retryOf: string }[];
+    return this.messages.transaction(async (tx) => {
+      const rows = await this.messages.insert(
+        tx,
+        // A concurrent request that already retried an original wins: its row is skipped here.
+        originals.map((o) => ({
+          direction: MessageDirection.Outbound,
+          from: o.from,
+          to: o.to,
+          body: o.body,
+          mediaUrls: o.mediaUrls,
+          contentSid: o.contentSid,
+          contentVariables: o.contentVariables,
+          status: MessageStatus.Queued,
+          queuedAt: now,
+          createdBy: o.createdBy,
+          retryOf: o.id,
+        })),
+      );
       await this.outbox.add(
-        manager,
+        tx,
         rows.map((r) => sendMessageJob(r.id, delayMs > 0 ? { availableAt: new Date(now.getTime() + delayMs) } : {})),
       );
-      return rows.map((r) => ({ id: r.retryOf, retryId: r.id }));
+      return rows.map((r) => ({ id: r.retryOf!, retryId: r.id }));
     });
   }
 }

@@ -20,7 +20,7 @@ import { RolesGuard } from '../auth/guards/roles.guard';
 import { DeliveryStatusDto, MessageEventDto } from './dto/delivery-status.dto';
 import { SendMessageDto, toSendInput } from './dto/send-message.dto';
 import { SendMessageResponseDto } from './dto/send-message-response.dto';
-import { WhatsAppService } from './whatsapp.service';
+import { MessageSendService } from './message-send.service';
 import { ContactPolicyService } from './contact-policy.service';
 import { ContactDto } from './dto/contact.dto';
 import { ListMessagesQueryDto, MessagePageDto } from './dto/list-messages.dto';
@@ -39,7 +39,7 @@ import { IdempotentRoute } from './idempotency/idempotency.interceptor';
 @Controller('whatsapp')
 export class WhatsAppController {
   constructor(
-    private readonly whatsapp: WhatsAppService,
+    private readonly sends: MessageSendService,
     private readonly messageQuery: MessageQueryService,
     private readonly contacts: ContactPolicyService,
     private readonly bulkSend: BulkSendService,
@@ -56,7 +56,7 @@ export class WhatsAppController {
   })
   @Idempotent(IdempotentRoute.Send)
   async send(@Body() dto: SendMessageDto, @CurrentUser() user: AuthenticatedUser, @Res({ passthrough: true }) reply: FastifyReply): Promise<SendMessageResponseDto> {
-    const { httpStatus, ...result } = await this.whatsapp.send(toSendInput(dto, user.id));
+    const { httpStatus, ...result } = await this.sends.send(toSendInput(dto, user.id));
     reply.status(httpStatus);
     return result;
   }
@@ -80,7 +80,7 @@ export class WhatsAppController {
   @ApiOkResponse({ type: DeliveryStatusDto })
   @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No such message (MESSAGE_NOT_FOUND)' })
   deliveryStatus(@Param('id') id: string, @CurrentUser() user: AuthenticatedUser): Promise<DeliveryStatusDto> {
-    return this.whatsapp.getDeliveryStatus(id, user);
+    return this.messageQuery.getDeliveryStatus(id, user);
   }
 
   @Get('messages/:id/events')
@@ -88,7 +88,7 @@ export class WhatsAppController {
   @ApiOkResponse({ type: MessageEventDto, isArray: true })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   events(@Param('id') id: string, @CurrentUser() user: AuthenticatedUser): Promise<MessageEventDto[]> {
-    return this.whatsapp.listEvents(id, user);
+    return this.messageQuery.listEvents(id, user);
   }
 
   @Get('messages')

@@ -1,39 +1,59 @@
 import { Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AppConfig } from '../../config/configuration';
 import { OutboxModule } from '../../database/outbox/outbox.module';
 import { AuthModule } from '../auth/auth.module';
+import { QueueModule } from '../queue/queue.module';
 import { TwilioModule } from '../twilio/twilio.module';
-import { Contact } from './entities/contact.entity';
-import { MessageEvent } from './entities/message-event.entity';
-import { WhatsAppMessage } from './entities/whatsapp-message.entity';
-import { InboundMessageService } from './inbound-message.service';
-import { MessageLifecycleService } from './lifecycle/message-lifecycle.service';
-import { MessageDispatchService } from './message-dispatch.service';
-import { WhatsAppController } from './whatsapp.controller';
-import { WhatsAppService } from './whatsapp.service';
-import { ContactPolicyService } from './contact-policy.service';
-import { MessageQueryService } from './message-query.service';
 import { BulkSendService } from './bulk-send.service';
+import { ContactPolicyService } from './contact-policy.service';
+import { Contact } from './entities/contact.entity';
 import { IdempotencyKey } from './idempotency/idempotency-key.entity';
 import { IdempotencyKeyRepository } from './idempotency/idempotency-key.repository';
 import { IDEMPOTENCY_LEASE, IdempotencyService, leaseFor } from './idempotency/idempotency.service';
-import { ConfigService } from '@nestjs/config';
-import { AppConfig } from '../../config/configuration';
+import { InboundMessageService } from './inbound-message.service';
+import { WhatsAppJobRoutes } from './jobs/whatsapp-job-routes';
+import { WhatsAppProcessor } from './jobs/whatsapp.processor';
+import { MessageLifecycleService } from './lifecycle/message-lifecycle.service';
+import { MessageDispatchService } from './message-dispatch.service';
+import { MessageQueryService } from './message-query.service';
+import { MessageSendService } from './message-send.service';
+import { MessageEventRepository } from './messages/message-event.repository';
+import { WhatsAppMessageRepository } from './messages/whatsapp-message.repository';
 import { ReconciliationService } from './reconciliation.service';
 import { RetryController } from './retry.controller';
 import { RetryService } from './retry.service';
 import { SendersController } from './senders.controller';
 import { SendersService } from './senders.service';
+import { WhatsAppController } from './whatsapp.controller';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([WhatsAppMessage, MessageEvent, Contact, IdempotencyKey]), OutboxModule, TwilioModule, AuthModule],
+  imports: [TypeOrmModule.forFeature([Contact, IdempotencyKey]), OutboxModule, QueueModule, TwilioModule, AuthModule],
   controllers: [WhatsAppController, RetryController, SendersController],
-  providers: [WhatsAppService, MessageDispatchService, MessageLifecycleService, InboundMessageService, ContactPolicyService, MessageQueryService, BulkSendService, IdempotencyService, IdempotencyKeyRepository,
+  providers: [
+    WhatsAppMessageRepository,
+    MessageEventRepository,
+    MessageSendService,
+    BulkSendService,
+    MessageQueryService,
+    MessageDispatchService,
+    MessageLifecycleService,
+    InboundMessageService,
+    ContactPolicyService,
+    IdempotencyService,
+    IdempotencyKeyRepository,
     {
       provide: IDEMPOTENCY_LEASE,
       inject: [ConfigService],
       useFactory: (config: ConfigService<AppConfig, true>) => leaseFor(config.get('twilio', { infer: true }).timeoutMs),
-    }, RetryService, ReconciliationService, SendersService],
-  exports: [WhatsAppService, MessageDispatchService, MessageLifecycleService, InboundMessageService, ContactPolicyService, ReconciliationService],
+    },
+    RetryService,
+    ReconciliationService,
+    SendersService,
+    WhatsAppJobRoutes,
+    WhatsAppProcessor,
+  ],
+  exports: [MessageSendService, MessageQueryService, MessageLifecycleService, InboundMessageService, ContactPolicyService],
 })
 export class WhatsAppModule {}

@@ -1,9 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, IsNull } from 'typeorm';
 import { DomainEvents, DomainEventType, MessageStatusAppliedEvent } from '../../../common/events/domain-events';
 import { MessageEvent } from '../entities/message-event.entity';
 import { WhatsAppMessage } from '../entities/whatsapp-message.entity';
+import { MessageEventRepository } from '../messages/message-event.repository';
+import { ProgressPatch, Tx, WhatsAppMessageRepository } from '../messages/whatsapp-message.repository';
 import { isMessageStatus, MessageStatus } from '../message-status';
 import { decideTransition, TIMESTAMP_OF } from './status-transitions';
 
@@ -43,9 +43,6 @@ export interface ApplyResult {
   previousStatus?: MessageStatus;
 }
 
-/** Postgres advisory-lock key space for per-SID serialisation (see lockSid). */
-const SID_LOCK_NAMESPACE = 7_413;
-
 /**
  * Applies Twilio statuses to messages through the transition table, whatever their source:
  * status callbacks, the send's own answer, or a fetch during reconciliation.
@@ -55,35 +52,28 @@ export class MessageLifecycleService {
   private readonly logger = new Logger(MessageLifecycleService.name);
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly messages: WhatsAppMessageRepository,
+    private readonly messageEvents: MessageEventRepository,
     private readonly events: DomainEvents,
   ) {}
 
   /** Runs `work` in a transaction and publishes the status changes it made once it committed. */
-  private async inTransaction<T>(work: (manager: EntityManager, applied: MessageStatusAppliedEvent[]) => Promise<T>): Promise<T> {
+  private async inTransaction<T>(work: (tx: Tx, applied: MessageStatusAppliedEvent[]) => Promise<T>): Promise<T> {
     const applied: MessageStatusAppliedEvent[] = [];
-    const result = await this.dataSource.transaction((manager) => work(manager, applied));
+    const result = await this.messages.transaction((tx) => work(tx, applied));
     for (const event of applied) this.events.publish(event);
     return result;
   }
 
-  /**
-   * Serialises everything that touches one SID: a callback that overtakes the send's answer
-   * either commits before the SID is attached (and is picked up by attachSid) or waits for it.
-   */
-  private async lockSid(manager: EntityManager, sid: string): Promise<void> {
-    await manager.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SID_LOCK_NAMESPACE, sid]);
-  }
-
   async applyStatusEvent(input: StatusEventInput): Promise<ApplyResult> {
-    return this.inTransaction(async (manager, applied) => {
-      await this.lockSid(manager, input.messageSid);
-      const message = await manager.findOne(WhatsAppMessage, { where: { messageSid: input.messageSid }, lock: { mode: 'pessimistic_write' } });
-      const inserted = await this.insertEvent(manager, input, message?.id ?? null);
+    return this.inTransaction(async (tx, applied) => {
+      await this.messages.lockSid(tx, input.messageSid);
+      const message = await this.messages.findBySidForUpdate(tx, input.messageSid);
+      const inserted = await this.insertEvent(tx, input, message?.id ?? null);
       if (!inserted) return { outcome: ApplyOutcome.Duplicate, message: message ?? undefined };
       if (!isMessageStatus(input.status)) return { outcome: ApplyOutcome.UnknownStatus, message: message ?? undefined };
       if (!message) return { outcome: ApplyOutcome.UnknownSid };
-      return this.applyToMessage(manager, message, inserted, input, applied);
+      return this.applyToMessage(tx, message, inserted, input, applied);
     });
   }
 
@@ -92,9 +82,10 @@ export class MessageLifecycleService {
    * callbacks that arrived for that SID before it was known.
    */
   async attachSid(messageId: string, snapshot: { sid: string; status: string; errorCode?: number | null; errorMessage?: string | null }): Promise<WhatsAppMessage> {
-    return this.inTransaction(async (manager, applied) => {
-      await this.lockSid(manager, snapshot.sid);
-      const message = await manager.findOneOrFail(WhatsAppMessage, { where: { id: messageId }, lock: { mode: 'pessimistic_write' } });
+    return this.inTransaction(async (tx, applied) => {
+      await this.messages.lockSid(tx, snapshot.sid);
+      const message = await this.messages.findByIdForUpdate(tx, messageId);
+      if (!message) throw new Error(`Message ${messageId} does not exist`);
       if (message.messageSid && message.messageSid !== snapshot.sid) {
         // Twilio holds two messages for one of ours: never hide the first. The second one's
         // callbacks stay stored under its SID for an operator to see.
@@ -102,7 +93,7 @@ export class MessageLifecycleService {
         return message;
       }
       message.messageSid = snapshot.sid;
-      await manager.update(WhatsAppMessage, { id: message.id }, { messageSid: snapshot.sid });
+      await this.messages.setSid(tx, message.id, snapshot.sid);
       const apiEvent: StatusEventInput = {
         messageSid: snapshot.sid,
         status: snapshot.status,
@@ -110,34 +101,32 @@ export class MessageLifecycleService {
         errorMessage: snapshot.errorMessage ?? null,
         source: EventSource.Api,
       };
-      const inserted = await this.insertEvent(manager, apiEvent, message.id);
-      if (inserted && isMessageStatus(snapshot.status)) await this.applyToMessage(manager, message, inserted, apiEvent, applied);
-      await this.applyOrphans(manager, message, applied);
+      const inserted = await this.insertEvent(tx, apiEvent, message.id);
+      if (inserted && isMessageStatus(snapshot.status)) await this.applyToMessage(tx, message, inserted, apiEvent, applied);
+      await this.applyOrphans(tx, message, applied);
       return message;
     });
   }
 
   /** Applies callbacks stored before the message's SID was known (reconciliation's safety net). */
   async applyPendingEvents(messageId: string): Promise<number> {
-    return this.inTransaction(async (manager, applied) => {
-      const message = await manager.findOne(WhatsAppMessage, { where: { id: messageId } });
+    return this.inTransaction(async (tx, applied) => {
+      const message = await this.messages.findById(messageId, tx);
       if (!message?.messageSid) return 0;
-      await this.lockSid(manager, message.messageSid);
-      const locked = await manager.findOneOrFail(WhatsAppMessage, { where: { id: messageId }, lock: { mode: 'pessimistic_write' } });
-      return this.applyOrphans(manager, locked, applied);
+      await this.messages.lockSid(tx, message.messageSid);
+      const locked = await this.messages.findByIdForUpdate(tx, messageId);
+      if (!locked) return 0;
+      return this.applyOrphans(tx, locked, applied);
     });
   }
 
   /** Applies events stored before their SID was known. Called on attach and by reconciliation. */
-  private async applyOrphans(manager: EntityManager, message: WhatsAppMessage, applied: MessageStatusAppliedEvent[]): Promise<number> {
-    const orphans = await manager.find(MessageEvent, {
-      where: { messageSid: message.messageSid!, messageId: IsNull() },
-      order: { id: 'ASC' },
-    });
+  private async applyOrphans(tx: Tx, message: WhatsAppMessage, applied: MessageStatusAppliedEvent[]): Promise<number> {
+    const orphans = await this.messageEvents.unattached(tx, message.messageSid!);
     for (const event of orphans) {
-      await manager.update(MessageEvent, { id: event.id }, { messageId: message.id });
+      await this.messageEvents.attach(tx, event.id, message.id);
       if (!isMessageStatus(event.status)) continue;
-      await this.applyToMessage(manager, message, event, {
+      await this.applyToMessage(tx, message, event, {
         messageSid: event.messageSid,
         status: event.status,
         errorCode: event.errorCode,
@@ -152,31 +141,22 @@ export class MessageLifecycleService {
   }
 
   /** Inserts the event unless (SID, status) was seen already; returns it, or null for a duplicate. */
-  private async insertEvent(manager: EntityManager, input: StatusEventInput, messageId: string | null): Promise<MessageEvent | null> {
-    const result = await manager
-      .createQueryBuilder()
-      .insert()
-      .into(MessageEvent)
-      .values({
-        messageId,
-        messageSid: input.messageSid,
-        status: input.status,
-        errorCode: input.errorCode ?? null,
-        errorMessage: input.errorMessage ?? null,
-        source: input.source,
-        tokenIndex: input.tokenIndex ?? null,
-        raw: (input.raw ?? {}) as object,
-        receivedAt: input.at ?? new Date(),
-      })
-      .orIgnore()
-      .returning('*')
-      .execute();
-    const row = (result.raw as MessageEvent[])[0];
-    return row ?? null;
+  private insertEvent(tx: Tx, input: StatusEventInput, messageId: string | null): Promise<MessageEvent | null> {
+    return this.messageEvents.insertUnlessSeen(tx, {
+      messageId,
+      messageSid: input.messageSid,
+      status: input.status,
+      errorCode: input.errorCode ?? null,
+      errorMessage: input.errorMessage ?? null,
+      source: input.source,
+      tokenIndex: input.tokenIndex ?? null,
+      raw: input.raw ?? {},
+      receivedAt: input.at ?? new Date(),
+    });
   }
 
   private async applyToMessage(
-    manager: EntityManager,
+    tx: Tx,
     message: WhatsAppMessage,
     event: MessageEvent,
     input: StatusEventInput,
@@ -185,7 +165,7 @@ export class MessageLifecycleService {
     const previousStatus = message.status;
     const decision = decideTransition(message.status, input.status as MessageStatus);
     const at = input.at ?? event.receivedAt ?? new Date();
-    const patch: Partial<WhatsAppMessage> = {};
+    const patch: ProgressPatch = {};
     for (const status of decision.reached) {
       const field = TIMESTAMP_OF[status];
       if (field && !message[field]) patch[field] = at;
@@ -206,8 +186,8 @@ export class MessageLifecycleService {
       patch.deliveryTimeMs = deliveryTimeMs;
       message.deliveryTimeMs = deliveryTimeMs;
     }
-    await manager.update(WhatsAppMessage, { id: message.id }, patch);
-    await manager.update(MessageEvent, { id: event.id }, { applied: true, messageId: message.id });
+    await this.messages.recordProgress(tx, message.id, patch);
+    await this.messageEvents.markApplied(tx, event.id, message.id);
     applied.push(MessageLifecycleService.appliedEvent(message, previousStatus, decision.statusChanged));
     return { outcome: decision.statusChanged ? ApplyOutcome.Applied : ApplyOutcome.Stale, message, previousStatus };
   }

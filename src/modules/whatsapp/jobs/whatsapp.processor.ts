@@ -1,22 +1,22 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { storage, Store } from 'nestjs-pino/storage';
-import { ROOT_LOGGER } from '../../common/logging/logging.module';
-import { RootLogger } from '../../common/logging/root-logger';
+import { ROOT_LOGGER } from '../../../common/logging/logging.module';
+import { RootLogger } from '../../../common/logging/root-logger';
 import { ConfigService } from '@nestjs/config';
 import { DelayedError, Job, Queue, UnrecoverableError } from 'bullmq';
 import { InjectQueue } from '@nestjs/bullmq';
-import { ReconciliationService } from '../whatsapp/reconciliation.service';
-import { AppConfig } from '../../config/configuration';
-import { DispatchError, DispatchOutcome, MessageDispatchService } from '../whatsapp/message-dispatch.service';
-import { JobName, JobPayloads, QueueName, RECONCILE_SCHEDULER_ID } from './queue.types';
+import { AppConfig } from '../../../config/configuration';
+import { DispatchError, DispatchOutcome, MessageDispatchService } from '../message-dispatch.service';
+import { ReconciliationService } from '../reconciliation.service';
+import { JobName, JobPayloads, RECONCILE_JOB_OPTIONS, RECONCILE_SCHEDULER_ID, WHATSAPP_QUEUE } from './whatsapp-jobs';
 
 type Handlers = { [K in JobName]: (job: Job<JobPayloads[K]>, token?: string) => Promise<unknown> };
 
-/** Runs the send jobs of the `whatsapp` queue, WHATSAPP_WORKERS at a time per process. */
-@Processor(QueueName.WhatsApp)
-export class WhatsAppSendProcessor extends WorkerHost implements OnApplicationBootstrap {
-  private readonly logger = new Logger(WhatsAppSendProcessor.name);
+/** Runs the jobs of the `whatsapp` queue (sends and reconciliation), WHATSAPP_WORKERS at a time per process. */
+@Processor(WHATSAPP_QUEUE)
+export class WhatsAppProcessor extends WorkerHost implements OnApplicationBootstrap {
+  private readonly logger = new Logger(WhatsAppProcessor.name);
 
   /** One handler per job name; the type makes a missing one a compile error. */
   private readonly handlers: Handlers = {
@@ -27,7 +27,7 @@ export class WhatsAppSendProcessor extends WorkerHost implements OnApplicationBo
   constructor(
     private readonly dispatcher: MessageDispatchService,
     private readonly reconciliation: ReconciliationService,
-    @InjectQueue(QueueName.WhatsApp) private readonly queue: Queue,
+    @InjectQueue(WHATSAPP_QUEUE) private readonly queue: Queue,
     @Inject(ROOT_LOGGER) private readonly root: RootLogger,
     private readonly config: ConfigService<AppConfig, true>,
   ) {
@@ -42,7 +42,7 @@ export class WhatsAppSendProcessor extends WorkerHost implements OnApplicationBo
     this.worker.concurrency = settings.workers;
     // Upserting is idempotent: every process declares the same scheduler, BullMQ runs it once per interval.
     void this.queue
-      .upsertJobScheduler(RECONCILE_SCHEDULER_ID, { every: settings.reconcileIntervalMs }, { name: JobName.Reconcile, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } })
+      .upsertJobScheduler(RECONCILE_SCHEDULER_ID, { every: settings.reconcileIntervalMs }, { name: JobName.Reconcile, data: {}, opts: RECONCILE_JOB_OPTIONS })
       .catch((err: Error) => this.logger.warn(`Could not schedule reconciliation: ${err.message}`));
   }
 

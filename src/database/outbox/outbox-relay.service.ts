@@ -1,14 +1,11 @@
-import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Queue } from 'bullmq';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/configuration';
-import { OUTBOX_CHANNEL } from '../../database/outbox/outbox.writer';
-import { sendJobOptions } from './queue.presets';
-import { QueueName } from './queue.types';
+import { OutboxRoutes } from './outbox-routes';
+import { OUTBOX_CHANNEL } from './outbox.writer';
 
 const BATCH_SIZE = 500;
 const POLL_INTERVAL_MS = 1000;
@@ -17,7 +14,6 @@ const MAX_RELAY_BACKOFF_S = 10;
 
 interface OutboxRow {
   id: string;
-  queue: string;
   jobName: string;
   jobId: string;
   payload: Record<string, unknown>;
@@ -40,13 +36,13 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    @InjectQueue(QueueName.WhatsApp) private readonly whatsappQueue: Queue,
+    private readonly routes: OutboxRoutes,
     private readonly config: ConfigService<AppConfig, true>,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     // Without a listener BullMQ prints every reconnect failure to stderr; one throttled line is enough.
-    this.whatsappQueue.on('error', (err) => this.logRelayError(err));
+    for (const queue of this.routes.queues()) queue.on('error', (err) => this.logRelayError(err));
     await this.listen();
     this.timer = setInterval(() => this.kick(), POLL_INTERVAL_MS);
     this.timer.unref();
@@ -60,7 +56,6 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     await this.listener?.end().catch(() => undefined);
   }
 
-  /** Rows waiting to be relayed (for health and metrics). */
   /** Jobs due but not yet in BullMQ (delayed retries, such as a 30003's later attempt, are not backlog). */
   async backlog(): Promise<number> {
     const [{ count }] = await this.dataSource.query('SELECT count(*)::int AS count FROM outbox WHERE "availableAt" <= now()');
@@ -115,25 +110,22 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     }
   }
 
-  private queueFor(name: string): Queue {
-    if (name === QueueName.WhatsApp) return this.whatsappQueue;
-    throw new Error(`Outbox row for unknown queue ${name}`);
-  }
-
   private async relayBatch(): Promise<number> {
     return this.dataSource.transaction(async (manager) => {
       const rows: OutboxRow[] = await manager.query(
-        `SELECT id, queue, "jobName", "jobId", payload FROM outbox
+        `SELECT id, "jobName", "jobId", payload FROM outbox
           WHERE "availableAt" <= now() ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [BATCH_SIZE],
       );
       if (rows.length === 0) return 0;
-      const opts = sendJobOptions(this.config.get('whatsapp', { infer: true }));
       try {
-        const byQueue = new Map<string, OutboxRow[]>();
-        for (const r of rows) byQueue.set(r.queue, [...(byQueue.get(r.queue) ?? []), r]);
-        for (const [queue, list] of byQueue) {
-          await this.queueFor(queue).addBulk(list.map((r) => ({ name: r.jobName, data: r.payload, opts: { ...opts, jobId: r.jobId } })));
+        const byName = new Map<string, OutboxRow[]>();
+        for (const r of rows) byName.set(r.jobName, [...(byName.get(r.jobName) ?? []), r]);
+        for (const [jobName, list] of byName) {
+          const route = this.routes.routeFor(jobName);
+          // A deployment mistake (a job written by a newer version?): kept, retried, and logged.
+          if (!route) throw new Error(`No queue is registered for outbox job ${jobName}`);
+          await route.queue.addBulk(list.map((r) => ({ name: r.jobName, data: r.payload, opts: { ...route.options, jobId: r.jobId } })));
         }
       } catch (err) {
         // Redis unreachable: keep the rows, try again later with a growing pause.

@@ -1,0 +1,114 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { DomainException } from '../../common/errors/domain.exception';
+import { ErrorCode } from '../../common/errors/error-code';
+import { DomainEvents, DomainEventType } from '../../common/events/domain-events';
+import { AppConfig } from '../../config/configuration';
+import { OutboxWriter } from '../../database/outbox/outbox.writer';
+import { operatorHint } from '../twilio/twilio-error-codes';
+import { ContactPolicyService } from './contact-policy.service';
+import { sendJobId, sendMessageJob } from './jobs/whatsapp-jobs';
+import { DispatchError, DispatchResult, MessageDispatchService } from './message-dispatch.service';
+import { MessageStatus } from './message-status';
+import { WhatsAppMessageRepository } from './messages/whatsapp-message.repository';
+import { prepareSend, SendInput } from './send-preparation';
+
+export interface SendOptions extends Omit<SendInput, 'to' | 'body'> {
+  immediate?: boolean;
+}
+
+export interface SendResult {
+  success: true;
+  id: string;
+  messageSid: string | null;
+  status: MessageStatus;
+  /** 201 when sent inline, 202 when queued. */
+  httpStatus: 201 | 202;
+}
+
+/**
+ * An immediate send also leaves a delayed outbox job behind, so that a crash in the middle of
+ * the inline call still gets the message sent (the job finds the SID and stops if it was).
+ */
+const IMMEDIATE_SAFETY_NET_MS = 120_000;
+
+/** Accepts single sends: checks them, stores them with their send job, and sends inline on request. */
+@Injectable()
+export class MessageSendService {
+  private readonly logger = new Logger(MessageSendService.name);
+
+  constructor(
+    private readonly messages: WhatsAppMessageRepository,
+    private readonly outbox: OutboxWriter,
+    private readonly dispatcher: MessageDispatchService,
+    private readonly config: ConfigService<AppConfig, true>,
+    private readonly domainEvents: DomainEvents,
+    private readonly contactPolicy: ContactPolicyService,
+  ) {}
+
+  /** Sends a WhatsApp message from code; same rules and result as POST /whatsapp/send. */
+  sendWhatsAppMessage(to: string, body: string, options: SendOptions = {}): Promise<SendResult> {
+    return this.send({ to, body, ...options });
+  }
+
+  async send(input: SendInput & { immediate?: boolean }): Promise<SendResult> {
+    const prepared = prepareSend(input, this.config.get('twilio', { infer: true }));
+    await this.contactPolicy.assertCanSend({ phone: prepared.to.e164, isTemplate: prepared.isTemplate });
+    const from = prepared.message.from;
+    const immediate = input.immediate === true;
+    const now = new Date();
+
+    const [{ id }] = await this.messages.transaction(async (tx) => {
+      const inserted = await this.messages.insert(tx, [{ ...prepared.message, queuedAt: now }]);
+      await this.outbox.add(tx, [sendMessageJob(inserted[0].id, immediate ? { availableAt: new Date(now.getTime() + IMMEDIATE_SAFETY_NET_MS) } : {})]);
+      return inserted;
+    });
+
+    this.domainEvents.publish({ type: DomainEventType.MessageAccepted, messageId: id, from, immediate });
+    if (!immediate) {
+      return { success: true, id, messageSid: null, status: MessageStatus.Queued, httpStatus: 202 };
+    }
+    return this.sendInline(id);
+  }
+
+  /**
+   * Sends a stored message before answering. Once the row is committed no error escapes except
+   * Twilio's definite rejection: anything else (Twilio unavailable, an unanswered request, a
+   * database error after the call) leaves the message queued for the workers, answered 202.
+   */
+  private async sendInline(id: string): Promise<SendResult> {
+    const maxAttempts = this.config.get('whatsapp', { infer: true }).maxAttempts;
+    const queued: SendResult = { success: true, id, messageSid: null, status: MessageStatus.Queued, httpStatus: 202 };
+    let result: DispatchResult;
+    try {
+      result = await this.dispatcher.dispatch(id, { attempt: 1, maxAttempts });
+    } catch (err) {
+      const rejected = err instanceof DispatchError && err.final && !err.ambiguous;
+      if (!rejected) {
+        this.logger.warn(`Immediate send of ${id} did not complete (${(err as Error).message}); queued for the workers`);
+        // The workers take it now; should even this fail, the safety-net job runs in 2 minutes.
+        await this.outbox.releaseNow(undefined, sendJobId(id)).catch(() => undefined);
+        return queued;
+      }
+      await this.outbox.cancel(undefined, sendJobId(id)).catch(() => undefined);
+      const code = err.cause.twilioCode;
+      throw new DomainException(ErrorCode.TwilioRejected, `Twilio rejected the message: ${err.cause.message}`, {
+        id,
+        status: MessageStatus.Failed,
+        twilioCode: code,
+        hint: operatorHint(code) ?? err.cause.classification.hint ?? null,
+      });
+    }
+    // The safety-net job is no longer needed (if dropping it fails, it finds the SID and stops).
+    await this.outbox.cancel(undefined, sendJobId(id)).catch(() => undefined);
+    if (!result.message.messageSid) return queued;
+    return {
+      success: true,
+      id,
+      messageSid: result.message.messageSid,
+      // As Twilio answered (queued, or accepted for a messaging service).
+      status: (result.snapshot?.status as MessageStatus | undefined) ?? result.message.status,
+      httpStatus: 201,
+    };
+  }
+}

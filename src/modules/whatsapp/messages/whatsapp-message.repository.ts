@@ -1,0 +1,400 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { DataSource, EntityManager, In } from 'typeorm';
+import { WhatsAppMessage } from '../entities/whatsapp-message.entity';
+import { MessageDirection, MessageStatus } from '../message-status';
+
+/** Statements given the same `tx` commit or roll back together. */
+export type Tx = EntityManager;
+
+/**
+ * "Unsent": waiting for its first successful create at Twilio. Every send, lease and requeue
+ * statement is guarded by it, so a message that got its SID is never touched by them again.
+ */
+const UNSENT = `m.status = 'queued' AND m."messageSid" IS NULL`;
+/** No attempt owns the message: never leased, or the lease ran out. */
+const LEASE_FREE = `(m."sendingUntil" IS NULL OR m."sendingUntil" <= now())`;
+
+/** Outbound statuses short of a final one, while Twilio still has the message's fate in hand. */
+export const UNSETTLED_STATUSES: readonly MessageStatus[] = [MessageStatus.Queued, MessageStatus.Accepted, MessageStatus.Scheduled, MessageStatus.Sending, MessageStatus.Sent];
+export const RETRYABLE_STATUSES: readonly MessageStatus[] = [MessageStatus.Failed, MessageStatus.Undelivered];
+
+/** A row to insert; columns left out take their defaults. */
+export interface NewMessage {
+  id?: string;
+  direction: MessageDirection;
+  from: string;
+  to: string;
+  body: string | null;
+  mediaUrls: string[];
+  mediaContentTypes?: string[];
+  contentSid?: string | null;
+  contentVariables?: Record<string, string> | null;
+  status: MessageStatus;
+  messageSid?: string | null;
+  queuedAt?: Date | null;
+  createdBy?: string | null;
+  retryOf?: string | null;
+  profileName?: string | null;
+  waId?: string | null;
+  metadata?: Record<string, string> | null;
+}
+
+export interface InsertedMessage {
+  id: string;
+  retryOf: string | null;
+}
+
+export interface Claim {
+  message: WhatsAppMessage;
+  /** An earlier attempt may have reached Twilio unanswered: look it up before sending. */
+  hadUnansweredAttempt: boolean;
+}
+
+export interface FailurePatch {
+  errorCode: number | null;
+  errorMessage: string;
+  /** Keeps (or, when null, clears) the may-be-at-Twilio mark. */
+  ambiguousSince: Date | null;
+  /** Keeps other attempts away while Twilio may still be processing this one. */
+  busyUntil: Date | null;
+  /** Set when the failure is final: the message becomes failed. */
+  failedAt: Date | null;
+}
+
+/** What a status event changes on a message (statuses, reached-stage timestamps, error). */
+export type ProgressPatch = Partial<Pick<WhatsAppMessage, 'status' | 'errorCode' | 'errorMessage' | 'queuedAt' | 'sentAt' | 'deliveredAt' | 'readAt' | 'failedAt' | 'deliveryTimeMs'>>;
+
+export interface MessagePageQuery {
+  createdBy?: string;
+  direction?: MessageDirection;
+  status?: MessageStatus;
+  to?: string;
+  from?: string;
+  since?: Date;
+  until?: Date;
+  /** Keyset: only rows strictly older than this (createdAt, id). */
+  before?: { createdAt: string; id: string };
+  limit: number;
+}
+
+export interface LookalikeQuery {
+  to: string;
+  from: string;
+  since: Date;
+  /** Only unanswered free-form sends with this text (null: every unanswered send counts). */
+  body: string | null;
+}
+
+/** Postgres advisory-lock key space for per-SID serialisation (see lockSid). */
+const SID_LOCK_NAMESPACE = 7_413;
+
+/**
+ * Every statement on "WhatsAppMessage": the message row has named states and guarded
+ * transitions (claim, lease, attach SID, settle, requeue), and their predicates live here once.
+ * Services hold the policy; `tx` joins a statement to the caller's transaction.
+ */
+@Injectable()
+export class WhatsAppMessageRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(work);
+  }
+
+  private db(tx?: Tx): EntityManager {
+    return tx ?? this.dataSource.manager;
+  }
+
+  private toEntity(row: Record<string, unknown>): WhatsAppMessage {
+    return this.dataSource.manager.create(WhatsAppMessage, row as Partial<WhatsAppMessage>);
+  }
+
+  /**
+   * The one way rows are inserted (single, bulk, retry and inbound): one statement with one
+   * parameter however many rows (TypeORM's insert builder takes ~160 ms to build a 1,000-row
+   * VALUES list; this ~25 ms). A row that collides with a unique key (an inbound SID seen
+   * before, a message already retried) is skipped: only inserted rows are returned.
+   */
+  async insert(tx: Tx | undefined, rows: NewMessage[]): Promise<InsertedMessage[]> {
+    if (rows.length === 0) return [];
+    const withIds = rows.map((r) => ({ ...r, id: r.id ?? randomUUID() }));
+    return this.db(tx).query(
+      `INSERT INTO "WhatsAppMessage" AS m (id, direction, "from", "to", body, "mediaUrls", "mediaContentTypes", "contentSid", "contentVariables",
+              status, "messageSid", "queuedAt", "createdBy", "retryOf", "profileName", "waId", metadata)
+       SELECT r.id, r.direction, r."from", r."to", r.body,
+              ARRAY(SELECT jsonb_array_elements_text(COALESCE(r."mediaUrls", '[]'))),
+              ARRAY(SELECT jsonb_array_elements_text(COALESCE(r."mediaContentTypes", '[]'))),
+              r."contentSid", r."contentVariables", r.status, r."messageSid", r."queuedAt", r."createdBy", r."retryOf",
+              r."profileName", r."waId", r.metadata
+         FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, direction varchar, "from" varchar, "to" varchar, body text, "mediaUrls" jsonb,
+              "mediaContentTypes" jsonb, "contentSid" varchar, "contentVariables" jsonb, status varchar, "messageSid" varchar,
+              "queuedAt" timestamptz, "createdBy" uuid, "retryOf" uuid, "profileName" varchar, "waId" varchar, metadata jsonb)
+       ON CONFLICT DO NOTHING
+       RETURNING m.id, m."retryOf"`,
+      [JSON.stringify(withIds)],
+    );
+  }
+
+  findById(id: string, tx?: Tx): Promise<WhatsAppMessage | null> {
+    return this.db(tx).findOne(WhatsAppMessage, { where: { id } });
+  }
+
+  findBySid(messageSid: string): Promise<WhatsAppMessage | null> {
+    return this.dataSource.manager.findOne(WhatsAppMessage, { where: { messageSid } });
+  }
+
+  findByIds(ids: string[]): Promise<WhatsAppMessage[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.dataSource.manager.find(WhatsAppMessage, { where: { id: In(ids) } });
+  }
+
+  /** The row, locked until `tx` ends (status changes on one message are applied one at a time). */
+  findByIdForUpdate(tx: Tx, id: string): Promise<WhatsAppMessage | null> {
+    return tx.findOne(WhatsAppMessage, { where: { id }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  findBySidForUpdate(tx: Tx, messageSid: string): Promise<WhatsAppMessage | null> {
+    return tx.findOne(WhatsAppMessage, { where: { messageSid }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  /**
+   * Serialises everything that touches one SID within `tx`: a callback that overtakes the
+   * send's answer either commits before the SID is attached (and is picked up then) or waits.
+   */
+  async lockSid(tx: Tx, messageSid: string): Promise<void> {
+    await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SID_LOCK_NAMESPACE, messageSid]);
+  }
+
+  // --- Sending: claim, lease, outcome ---------------------------------------------------------
+
+  /**
+   * Takes an unsent message for one attempt, in one statement: counts the attempt, leases the
+   * message for `leaseMs`, and marks it "may reach Twilio" until the outcome is known, so a
+   * crash after Twilio accepted it makes the next attempt look for it instead of sending again.
+   * Null when the message has a SID, is no longer queued, or another attempt holds the lease.
+   */
+  async claim(id: string, leaseMs: number): Promise<Claim | null> {
+    // An UPDATE answers [rows, count]; the sub-select reads the mark as it was before this claim.
+    const [rows]: [(Record<string, unknown> & { hadUnansweredAttempt: boolean })[], number] = await this.dataSource.query(
+      `UPDATE "WhatsAppMessage" m
+          SET attempts = m.attempts + 1, "lastAttemptAt" = now(), "updatedAt" = now(),
+              "ambiguousAttemptAt" = COALESCE(m."ambiguousAttemptAt", now()),
+              "sendingUntil" = now() + make_interval(secs => $2)
+         FROM (SELECT id, "ambiguousAttemptAt" FROM "WhatsAppMessage" WHERE id = $1 FOR UPDATE) prev
+        WHERE m.id = prev.id AND ${UNSENT} AND ${LEASE_FREE}
+        RETURNING m.*, prev."ambiguousAttemptAt" IS NOT NULL AS "hadUnansweredAttempt"`,
+      [id, leaseMs / 1000],
+    );
+    if (rows.length === 0) return null;
+    const { hadUnansweredAttempt, ...row } = rows[0];
+    return { message: this.toEntity(row), hadUnansweredAttempt };
+  }
+
+  /**
+   * Restarts the lease of attempt number `attempts` as its request leaves (a rate-limit wait may
+   * have outlasted the first lease). False when another attempt took the message meanwhile.
+   */
+  async renewLease(id: string, attempts: number, leaseMs: number): Promise<boolean> {
+    const [, affected]: [unknown, number] = await this.dataSource.query(
+      `UPDATE "WhatsAppMessage" m SET "lastAttemptAt" = now(), "updatedAt" = now(), "sendingUntil" = now() + make_interval(secs => $3)
+        WHERE m.id = $1 AND m.attempts = $2 AND ${UNSENT}`,
+      [id, attempts, leaseMs / 1000],
+    );
+    return affected > 0;
+  }
+
+  /** Frees the lease of attempt number `attempts` at once (our own failure; the mark stays). */
+  async releaseLease(id: string, attempts: number): Promise<void> {
+    await this.dataSource.query(`UPDATE "WhatsAppMessage" m SET "sendingUntil" = NULL, "updatedAt" = now() WHERE m.id = $1 AND m.attempts = $2`, [id, attempts]);
+  }
+
+  /** The attempt is over with a known outcome: nothing is in doubt any more. */
+  async settleAttempt(id: string): Promise<void> {
+    await this.dataSource.query(`UPDATE "WhatsAppMessage" m SET "ambiguousAttemptAt" = NULL, "sendingUntil" = NULL, "updatedAt" = now() WHERE m.id = $1`, [id]);
+  }
+
+  /**
+   * Records a failed attempt while the message is still unsent (a concurrent success is never
+   * overwritten); with `failedAt` the message becomes failed. True when the row changed.
+   */
+  async recordFailure(id: string, patch: FailurePatch): Promise<boolean> {
+    const [, affected]: [unknown, number] = await this.dataSource.query(
+      `UPDATE "WhatsAppMessage" m
+          SET "errorCode" = $2, "errorMessage" = $3, "ambiguousAttemptAt" = $4, "sendingUntil" = $5, "updatedAt" = now(),
+              status = CASE WHEN $6::timestamptz IS NULL THEN m.status ELSE 'failed' END,
+              "failedAt" = COALESCE($6::timestamptz, m."failedAt")
+        WHERE m.id = $1 AND ${UNSENT}`,
+      [id, patch.errorCode, patch.errorMessage, patch.ambiguousSince, patch.busyUntil, patch.failedAt],
+    );
+    return affected > 0;
+  }
+
+  /** Leaves the message queued with a note for an operator, and free for nobody to send blindly. */
+  async markUndecided(id: string, note: string): Promise<void> {
+    await this.dataSource.query(`UPDATE "WhatsAppMessage" m SET "errorMessage" = $2, "sendingUntil" = NULL, "updatedAt" = now() WHERE m.id = $1`, [id, note]);
+  }
+
+  /** Which of these Twilio SIDs already belong to one of our messages. */
+  async sidsTaken(sids: string[]): Promise<Set<string>> {
+    if (sids.length === 0) return new Set();
+    const rows: { messageSid: string }[] = await this.dataSource.query(`SELECT "messageSid" FROM "WhatsAppMessage" WHERE "messageSid" = ANY($1::varchar[])`, [sids]);
+    return new Set(rows.map((r) => r.messageSid));
+  }
+
+  /**
+   * Our unanswered messages from `from` to `to` since `since` that Twilio would show alike,
+   * oldest attempt first (ids).
+   */
+  async unansweredLookalikes(q: LookalikeQuery): Promise<string[]> {
+    const rows: { id: string }[] = await this.dataSource.query(
+      `SELECT m.id FROM "WhatsAppMessage" m
+        WHERE m."to" = $1 AND m."from" = $2 AND ${UNSENT} AND m."ambiguousAttemptAt" >= $3
+          AND ($4::text IS NULL OR (m.body = $4 AND m."contentSid" IS NULL))
+        ORDER BY m."ambiguousAttemptAt" ASC, m."createdAt" ASC`,
+      [q.to, q.from, q.since, q.body],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  // --- Status lifecycle -----------------------------------------------------------------------
+
+  async setSid(tx: Tx, id: string, messageSid: string): Promise<void> {
+    await tx.update(WhatsAppMessage, { id }, { messageSid });
+  }
+
+  async recordProgress(tx: Tx, id: string, patch: ProgressPatch): Promise<void> {
+    await tx.update(WhatsAppMessage, { id }, patch);
+  }
+
+  // --- Reconciliation ------------------------------------------------------------------------
+
+  /** Messages Twilio has whose status has not moved since `cutoff`, least recently updated first. */
+  async findStuckAtTwilio(cutoff: Date, limit: number): Promise<WhatsAppMessage[]> {
+    return this.select(
+      `m.direction = 'outbound' AND m.status = ANY($1::varchar[]) AND m."messageSid" IS NOT NULL AND m."updatedAt" < $2 ORDER BY m."updatedAt" ASC LIMIT $3`,
+      [UNSETTLED_STATUSES, cutoff, limit],
+    );
+  }
+
+  /** Puts the message at the back of the reconciliation order. */
+  async touch(id: string): Promise<void> {
+    await this.dataSource.query(`UPDATE "WhatsAppMessage" SET "updatedAt" = now() WHERE id = $1`, [id]);
+  }
+
+  /** Unsent messages whose last attempt went unanswered before `cutoff`, and no attempt holds now. */
+  async findUnanswered(cutoff: Date, limit: number): Promise<WhatsAppMessage[]> {
+    return this.select(
+      `${UNSENT} AND m."ambiguousAttemptAt" IS NOT NULL AND m."lastAttemptAt" < $1 AND ${LEASE_FREE} ORDER BY m."lastAttemptAt" ASC LIMIT $2`,
+      [cutoff, limit],
+    );
+  }
+
+  async clearUnanswered(id: string): Promise<void> {
+    await this.dataSource.query(`UPDATE "WhatsAppMessage" SET "ambiguousAttemptAt" = NULL, "updatedAt" = now() WHERE id = $1`, [id]);
+  }
+
+  /** Fails an unanswered message not found at Twilio, unless an attempt started since (`attempts` moved). */
+  async failUnanswered(id: string, attempts: number, errorMessage: string, failedAt: Date): Promise<boolean> {
+    const [, affected]: [unknown, number] = await this.dataSource.query(
+      `UPDATE "WhatsAppMessage" m SET status = 'failed', "failedAt" = $4, "ambiguousAttemptAt" = NULL, "errorMessage" = $3, "updatedAt" = now()
+        WHERE m.id = $1 AND m.attempts = $2 AND ${UNSENT} AND ${LEASE_FREE}`,
+      [id, attempts, errorMessage, failedAt],
+    );
+    return affected > 0;
+  }
+
+  /** Accepted outbound messages never attempted (or not since `cutoff`) with no job waiting in the outbox. */
+  async findStalled(cutoff: Date, limit: number): Promise<WhatsAppMessage[]> {
+    return this.select(
+      `m.direction = 'outbound' AND ${UNSENT} AND m."ambiguousAttemptAt" IS NULL AND COALESCE(m."lastAttemptAt", m."createdAt") < $1
+         AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.payload->>'messageId' = m.id::text)
+       ORDER BY m."createdAt" ASC LIMIT $2`,
+      [cutoff, limit],
+    );
+  }
+
+  /**
+   * Takes a stalled message back for a new job, unless a worker attempted it since `cutoff` or
+   * holds it now; `clearUnanswered` drops the may-be-at-Twilio mark (it was looked for).
+   */
+  async takeForRequeue(tx: Tx, id: string, attempts: number, cutoff: Date, clearUnanswered: boolean): Promise<boolean> {
+    const [, affected]: [unknown, number] = await tx.query(
+      `UPDATE "WhatsAppMessage" m
+          SET "updatedAt" = now(), "ambiguousAttemptAt" = CASE WHEN $4 THEN NULL ELSE m."ambiguousAttemptAt" END
+        WHERE m.id = $1 AND m.attempts = $2 AND COALESCE(m."lastAttemptAt", m."createdAt") < $3 AND ${UNSENT} AND ${LEASE_FREE}`,
+      [id, attempts, cutoff, clearUnanswered],
+    );
+    return affected > 0;
+  }
+
+  /** Failures with one of `errorCodes` between the two times that were never retried. */
+  async findUnretriedFailures(errorCodes: number[], failedAfter: Date, failedBefore: Date, limit: number): Promise<WhatsAppMessage[]> {
+    return this.select(
+      `m.direction = 'outbound' AND m.status = ANY($1::varchar[]) AND m."errorCode" = ANY($2::int[]) AND m."retryOf" IS NULL
+         AND m."failedAt" > $3 AND m."failedAt" < $4
+         AND NOT EXISTS (SELECT 1 FROM "WhatsAppMessage" r WHERE r."retryOf" = m.id)
+       LIMIT $5`,
+      [RETRYABLE_STATUSES, errorCodes, failedAfter, failedBefore, limit],
+    );
+  }
+
+  /** Messages with a SID for which status events arrived before the SID was attached. */
+  async idsWithEarlyEvents(limit: number): Promise<string[]> {
+    const rows: { id: string }[] = await this.dataSource.query(
+      `SELECT DISTINCT m.id FROM message_events e JOIN "WhatsAppMessage" m ON m."messageSid" = e."messageSid" WHERE e."messageId" IS NULL LIMIT $1`,
+      [limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  // --- Retries -------------------------------------------------------------------------------
+
+  /** Failed outbound messages created since `since` that have no retry yet, oldest first. */
+  async findRetryableFailures(q: { since: Date; errorCodes?: number[]; limit: number }): Promise<WhatsAppMessage[]> {
+    return this.select(
+      `m.direction = 'outbound' AND m.status = ANY($1::varchar[]) AND m."createdAt" >= $2
+         AND ($3::int[] IS NULL OR m."errorCode" = ANY($3::int[]))
+         AND NOT EXISTS (SELECT 1 FROM "WhatsAppMessage" r WHERE r."retryOf" = m.id)
+       ORDER BY m."createdAt" ASC LIMIT $4`,
+      [RETRYABLE_STATUSES, q.since, q.errorCodes?.length ? q.errorCodes : null, q.limit],
+    );
+  }
+
+  /** Which of these messages already have a retry. */
+  async retriedAmong(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows: { retryOf: string }[] = await this.dataSource.query(`SELECT "retryOf" FROM "WhatsAppMessage" WHERE "retryOf" = ANY($1::uuid[])`, [ids]);
+    return new Set(rows.map((r) => r.retryOf));
+  }
+
+  // --- Reading -------------------------------------------------------------------------------
+
+  /** Accepted messages not yet answered by Twilio, per sender (served by the status+createdAt index). */
+  async unsentBacklogBySender(): Promise<Map<string, number>> {
+    const rows: { from: string; count: number }[] = await this.dataSource.query(
+      `SELECT m."from", count(*)::int AS count FROM "WhatsAppMessage" m WHERE ${UNSENT} AND m.direction = 'outbound' GROUP BY m."from"`,
+    );
+    return new Map(rows.map((r) => [r.from, r.count]));
+  }
+
+  /** A page of messages, newest first, by keyset (stable and cheap however deep the page). */
+  async page(q: MessagePageQuery): Promise<WhatsAppMessage[]> {
+    const qb = this.dataSource.manager.createQueryBuilder(WhatsAppMessage, 'm');
+    if (q.createdBy) qb.andWhere('m.createdBy = :createdBy', { createdBy: q.createdBy });
+    if (q.direction) qb.andWhere('m.direction = :direction', { direction: q.direction });
+    if (q.status) qb.andWhere('m.status = :status', { status: q.status });
+    if (q.to) qb.andWhere('m.to = :to', { to: q.to });
+    if (q.from) qb.andWhere('m.from = :from', { from: q.from });
+    if (q.since) qb.andWhere('m.createdAt >= :since', { since: q.since });
+    if (q.until) qb.andWhere('m.createdAt < :until', { until: q.until });
+    if (q.before) qb.andWhere(`(m."createdAt", m.id) < (:cc::timestamptz, :ci::uuid)`, { cc: q.before.createdAt, ci: q.before.id });
+    return qb.orderBy('m.createdAt', 'DESC').addOrderBy('m.id', 'DESC').limit(q.limit).getMany();
+  }
+
+  private async select(where: string, params: unknown[]): Promise<WhatsAppMessage[]> {
+    const rows: Record<string, unknown>[] = await this.dataSource.query(`SELECT m.* FROM "WhatsAppMessage" m WHERE ${where}`, params);
+    return rows.map((r) => this.toEntity(r));
+  }
+}

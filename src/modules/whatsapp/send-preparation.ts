@@ -1,0 +1,80 @@
+import { DomainException } from '../../common/errors/domain.exception';
+import { ErrorCode } from '../../common/errors/error-code';
+import type { TwilioSettings } from '../../config/configuration';
+import { MessageDirection, MessageStatus } from './message-status';
+import type { NewMessage } from './messages/whatsapp-message.repository';
+import { parseWhatsAppAddress, WhatsAppAddress } from './phone-number';
+
+/** What a send asks for, from the API or from code. */
+export interface SendInput {
+  to: string;
+  body?: string;
+  mediaUrls?: string[];
+  from?: string;
+  contentSid?: string;
+  contentVariables?: Record<string, string>;
+  /** The API user sending it. */
+  userId?: string;
+}
+
+/** The senders a deployment may send from. */
+export type SenderSettings = Pick<TwilioSettings, 'whatsappFrom' | 'messagingServiceSid'>;
+
+/** A send that passed every check that needs no database: recipient, sender, content. */
+export interface PreparedSend {
+  to: WhatsAppAddress;
+  /** Approved templates may be sent outside the 24-hour window. */
+  isTemplate: boolean;
+  /** The row to store; the caller adds queuedAt. */
+  message: NewMessage;
+}
+
+/** The sender to use: the given one if configured, else the default. */
+export function resolveSender(requested: string | undefined, senders: SenderSettings): string {
+  const { whatsappFrom, messagingServiceSid } = senders;
+  // Without a WhatsApp sender the Messaging Service (MG...) picks one at Twilio; the row keeps its SID.
+  if (!requested) return whatsappFrom[0] ?? messagingServiceSid!;
+  if (whatsappFrom.length === 0) {
+    throw new DomainException(ErrorCode.UnknownSender, `from is not accepted: messages go through the Messaging Service ${messagingServiceSid}, which picks the sender`, {
+      field: 'from',
+    });
+  }
+  const normalized = parseWhatsAppAddress(requested, 'from').address;
+  if (!whatsappFrom.includes(normalized)) {
+    throw new DomainException(ErrorCode.UnknownSender, `from must be one of the configured senders: ${whatsappFrom.join(', ')}`, {
+      field: 'from',
+    });
+  }
+  return normalized;
+}
+
+/**
+ * Checks a send without touching the database (recipient, sender, content) and builds the row
+ * to store. The contact policy is left to the caller, so a bulk send can check all its
+ * recipients in one query.
+ */
+export function prepareSend(input: SendInput, senders: SenderSettings): PreparedSend {
+  const to = parseWhatsAppAddress(input.to, 'to');
+  const from = resolveSender(input.from, senders);
+  const body = input.body ?? null;
+  if (!body && !input.contentSid && !(input.mediaUrls && input.mediaUrls.length > 0)) {
+    throw new DomainException(ErrorCode.ValidationFailed, 'message is required (or contentSid for a template, or mediaUrl)', {
+      field: 'message',
+    });
+  }
+  return {
+    to,
+    isTemplate: !!input.contentSid,
+    message: {
+      direction: MessageDirection.Outbound,
+      from,
+      to: to.address,
+      body,
+      mediaUrls: input.mediaUrls ?? [],
+      contentSid: input.contentSid ?? null,
+      contentVariables: input.contentVariables ?? null,
+      status: MessageStatus.Queued,
+      createdBy: input.userId ?? null,
+    },
+  };
+}
