@@ -60,7 +60,7 @@ function createErrorTable(name: string): string {
  * row lock; the rest are upserted in key order, so concurrent statements lock rollup rows in the
  * same order.
  */
-function foldStatement(source: string): string {
+export function foldStatement(source: string): string {
   const ms = measures();
   const nonZero = ms.map((m) => `"${m.name}" <> 0`).join(' OR ');
   const names = ms.map((m) => `"${m.name}"`).join(', ');
@@ -97,8 +97,8 @@ function foldStatement(source: string): string {
   ON CONFLICT ("bucket", "from", "error_code") DO UPDATE SET "count" = r."count" + EXCLUDED."count"`;
 }
 
-const COLUMNS = `"createdAt", "from", status, "errorCode", "deliveryTimeMs"`;
-const contributionsOf = (table: string, sign: 1 | -1) =>
+export const COLUMNS = `"createdAt", "from", status, "errorCode", "deliveryTimeMs"`;
+export const contributionsOf = (table: string, sign: 1 | -1) =>
   `SELECT ${COLUMNS}, ${sign} AS sign FROM ${table} WHERE direction = 'outbound'`;
 
 /**

@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/configuration';
 import { OutboxRoutes } from './outbox-routes';
-import { OUTBOX_CHANNEL } from './outbox.writer';
+import { OUTBOX_CHANNEL, OutboxSignal } from './outbox-signal';
 
 const BATCH_SIZE = 500;
 const POLL_INTERVAL_MS = 1000;
@@ -20,9 +20,10 @@ interface OutboxRow {
 }
 
 /**
- * Moves committed outbox rows into BullMQ. Woken by NOTIFY on commit (low latency) and by a
- * poll (delayed rows, missed notifications, rows left by a crashed process). Several processes
- * can run it: rows are claimed with SKIP LOCKED and deleted only after BullMQ has the job.
+ * Moves committed outbox rows into BullMQ. Woken after commits (this process's at once, other
+ * processes' by a coalesced NOTIFY) and by a poll (delayed rows, missed notifications, rows left
+ * by a crashed process). Several processes can run it: rows are claimed with SKIP LOCKED and
+ * deleted only after BullMQ has the job.
  */
 @Injectable()
 export class OutboxRelayService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -37,12 +38,14 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly routes: OutboxRoutes,
+    private readonly signal: OutboxSignal,
     private readonly config: ConfigService<AppConfig, true>,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     // Without a listener BullMQ prints every reconnect failure to stderr; one throttled line is enough.
     for (const queue of this.routes.queues()) queue.on('error', (err) => this.logRelayError(err));
+    this.signal.onCommitted(() => this.kick());
     await this.listen();
     this.timer = setInterval(() => this.kick(), POLL_INTERVAL_MS);
     this.timer.unref();
@@ -65,7 +68,10 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   private async listen(): Promise<void> {
     if (this.stopped) return;
     const client = new Client({ connectionString: this.config.get('database', { infer: true }).url });
-    client.on('notification', () => this.kick());
+    // This process's own commits already woke it (OutboxSignal); the payload is the sender's pid.
+    client.on('notification', (msg) => {
+      if (msg.payload !== String(process.pid)) this.kick();
+    });
     client.on('error', (err: Error) => {
       this.logger.warn(`Outbox listener lost its connection (${err.message}); polling until it is back`);
       this.listener = undefined;

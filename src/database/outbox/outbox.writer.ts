@@ -2,8 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { OutboxEntry } from './outbox-entry.entity';
-
-export const OUTBOX_CHANNEL = 'outbox';
+import { OutboxSignal } from './outbox-signal';
 
 export interface OutboxJob {
   queue: string;
@@ -20,7 +19,10 @@ export interface OutboxJob {
  */
 @Injectable()
 export class OutboxWriter {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly signal: OutboxSignal,
+  ) {}
 
   async add(manager: EntityManager, jobs: OutboxJob[]): Promise<void> {
     if (jobs.length === 0) return;
@@ -32,8 +34,8 @@ export class OutboxWriter {
          FROM jsonb_to_recordset($1::jsonb) AS j(queue text, "jobName" text, "jobId" text, payload jsonb, "availableAt" timestamptz)`,
       [JSON.stringify(jobs)],
     );
-    // Delivered to listening relays when the transaction commits, so they move the jobs at once.
-    await manager.query('SELECT pg_notify($1, $2)', [OUTBOX_CHANNEL, String(jobs.length)]);
+    // The relays are woken once the caller's transaction commits.
+    this.signal.written(manager.queryRunner);
   }
 
   /** Drops a job that is no longer needed (not yet relayed); in `tx` when given. */
@@ -45,6 +47,6 @@ export class OutboxWriter {
   async releaseNow(tx: EntityManager | undefined, jobId: string): Promise<void> {
     const db = tx ?? this.dataSource.manager;
     await db.update(OutboxEntry, { jobId }, { availableAt: () => 'now()' });
-    await db.query('SELECT pg_notify($1, $2)', [OUTBOX_CHANNEL, '1']);
+    this.signal.written(tx?.queryRunner);
   }
 }

@@ -17,9 +17,40 @@ export class UserAlreadyExistsError extends Error {
   }
 }
 
+/**
+ * How long a bearer token's user check is remembered. Deactivation through this service clears
+ * it at once in this process; other processes notice within this time.
+ */
+export const ACTIVE_USER_CACHE_MS = 5_000;
+const ACTIVE_USER_CACHE_MAX = 10_000;
+
 @Injectable()
 export class UsersService {
+  /** Active users by id (null: unknown or inactive), with the time the entry stops counting. */
+  private readonly activeCache = new Map<string, { user: Promise<User | null>; until: number }>();
+
   constructor(@InjectRepository(User) private readonly users: Repository<User>) {}
+
+  /**
+   * The active user with this id, or null; every authenticated request asks, so the answer is
+   * kept ACTIVE_USER_CACHE_MS (concurrent requests share one query). A failed query is not kept.
+   */
+  findActiveById(id: string): Promise<User | null> {
+    const now = Date.now();
+    const hit = this.activeCache.get(id);
+    if (hit && hit.until > now) return hit.user;
+    if (this.activeCache.size >= ACTIVE_USER_CACHE_MAX) this.activeCache.clear();
+    const user = this.users.findOne({ where: { id } }).then((u) => (u?.active ? u : null));
+    this.activeCache.set(id, { user, until: now + ACTIVE_USER_CACHE_MS });
+    user.catch(() => this.activeCache.delete(id));
+    return user;
+  }
+
+  /** Activates or deactivates a user; a deactivated user's tokens stop working at once here. */
+  async setActive(id: string, active: boolean): Promise<void> {
+    await this.users.update({ id }, { active });
+    this.activeCache.delete(id);
+  }
 
   static generatePassword(): string {
     return randomBytes(18).toString('base64url');

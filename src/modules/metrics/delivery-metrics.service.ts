@@ -7,6 +7,7 @@ import { OutboxRelayService } from '../../database/outbox/outbox-relay.service';
 import { QueueName } from '../queue/queue.types';
 import { operatorHint } from '../twilio/twilio-error-codes';
 import { histogramPercentile } from './delivery-histogram';
+import { DeliveryRollupAggregator } from './delivery-rollup-aggregator';
 import { DeliveryMetricsRepository, RollupTotals } from './delivery-metrics.repository';
 import { DeliveryMetricsReportDto, QueueBacklogDto } from './dto/delivery-metrics.dto';
 import { DeliveryMetricsQueryDto } from './dto/delivery-metrics-query.dto';
@@ -57,6 +58,7 @@ function percent(part: number, whole: number): number | null {
 export class DeliveryMetricsService {
   constructor(
     private readonly rollups: DeliveryMetricsRepository,
+    private readonly aggregator: DeliveryRollupAggregator,
     private readonly outbox: OutboxRelayService,
     @InjectQueue(QueueName.WhatsApp) private readonly queue: Queue,
   ) {}
@@ -65,6 +67,8 @@ export class DeliveryMetricsService {
     const window = resolveWindow(query, now);
     const from = query.from ?? null;
     const plan = planRollupWindow(window.since, window.until);
+    // Writes reach the rollups through a journal folded every second; fold what is pending now.
+    await this.aggregator.foldForRead();
     const [totals, errors, backlog] = await Promise.all([
       this.rollups.totals(plan, from),
       this.rollups.topErrorCodes(plan, from, TOP_ERROR_CODES),

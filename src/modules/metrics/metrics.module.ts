@@ -10,6 +10,7 @@ import { AdminAccessService } from './admin-access.service';
 import { DatabaseConnectionMonitor } from './database-connection-monitor';
 import { DeliveryMetricsController } from './delivery-metrics.controller';
 import { DeliveryMetricsRepository } from './delivery-metrics.repository';
+import { DeliveryRollupAggregator } from './delivery-rollup-aggregator';
 import { DeliveryMetricsService } from './delivery-metrics.service';
 import { MetricsAuthGuard } from './metrics-auth.guard';
 import { MetricsController } from './metrics.controller';
@@ -35,6 +36,7 @@ export class MetricsModule {
       controllers: [DeliveryMetricsController, ...(settings.metricsPort ? [] : [MetricsController])],
       providers: [
         DeliveryMetricsRepository,
+        DeliveryRollupAggregator,
         DeliveryMetricsService,
         PrometheusMetricsService,
         AdminAccessService,
@@ -42,7 +44,7 @@ export class MetricsModule {
         DatabaseConnectionMonitor,
         MetricsServer,
       ],
-      exports: [PrometheusMetricsService, AdminAccessService, MetricsServer],
+      exports: [PrometheusMetricsService, AdminAccessService, MetricsServer, DeliveryRollupAggregator],
     };
   }
 }

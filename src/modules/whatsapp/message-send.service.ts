@@ -6,11 +6,10 @@ import { DomainEvents, DomainEventType } from '../../common/events/domain-events
 import { AppConfig } from '../../config/configuration';
 import { OutboxWriter } from '../../database/outbox/outbox.writer';
 import { operatorHint } from '../twilio/twilio-error-codes';
-import { ContactPolicyService } from './contact-policy.service';
-import { sendJobId, sendMessageJob } from './jobs/whatsapp-jobs';
+import { sendJobId } from './jobs/whatsapp-jobs';
+import { MessageAcceptor } from './message-acceptor';
 import { DispatchError, DispatchResult, MessageDispatchService } from './message-dispatch.service';
 import { MessageStatus } from './message-status';
-import { WhatsAppMessageRepository } from './messages/whatsapp-message.repository';
 import { prepareSend, SendInput } from './send-preparation';
 
 export interface SendOptions extends Omit<SendInput, 'to' | 'body'> {
@@ -38,12 +37,11 @@ export class MessageSendService {
   private readonly logger = new Logger(MessageSendService.name);
 
   constructor(
-    private readonly messages: WhatsAppMessageRepository,
+    private readonly acceptor: MessageAcceptor,
     private readonly outbox: OutboxWriter,
     private readonly dispatcher: MessageDispatchService,
     private readonly config: ConfigService<AppConfig, true>,
     private readonly domainEvents: DomainEvents,
-    private readonly contactPolicy: ContactPolicyService,
   ) {}
 
   /** Sends a WhatsApp message from code; same rules and result as POST /whatsapp/send. */
@@ -53,16 +51,10 @@ export class MessageSendService {
 
   async send(input: SendInput & { immediate?: boolean }): Promise<SendResult> {
     const prepared = prepareSend(input, this.config.get('twilio', { infer: true }));
-    await this.contactPolicy.assertCanSend({ phone: prepared.to.e164, isTemplate: prepared.isTemplate });
     const from = prepared.message.from;
     const immediate = input.immediate === true;
-    const now = new Date();
-
-    const [{ id }] = await this.messages.transaction(async (tx) => {
-      const inserted = await this.messages.insert(tx, [{ ...prepared.message, queuedAt: now }]);
-      await this.outbox.add(tx, [sendMessageJob(inserted[0].id, immediate ? { availableAt: new Date(now.getTime() + IMMEDIATE_SAFETY_NET_MS) } : {})]);
-      return inserted;
-    });
+    // Opt-out and 24-hour window are checked with the sends stored alongside it.
+    const id = await this.acceptor.accept({ prepared, availableAt: immediate ? new Date(Date.now() + IMMEDIATE_SAFETY_NET_MS) : undefined });
 
     this.domainEvents.publish({ type: DomainEventType.MessageAccepted, messageId: id, from, immediate });
     if (!immediate) {

@@ -16,6 +16,7 @@ import { InboundMessageService } from './inbound-message.service';
 import { WhatsAppJobRoutes } from './jobs/whatsapp-job-routes';
 import { WhatsAppProcessor } from './jobs/whatsapp.processor';
 import { MessageLifecycleService } from './lifecycle/message-lifecycle.service';
+import { MessageAcceptor } from './message-acceptor';
 import { MessageDispatchService } from './message-dispatch.service';
 import { MessageQueryService } from './message-query.service';
 import { MessageSendService } from './message-send.service';
@@ -35,6 +36,7 @@ import { WhatsAppController } from './whatsapp.controller';
     WhatsAppMessageRepository,
     MessageEventRepository,
     MessageSendService,
+    MessageAcceptor,
     BulkSendService,
     MessageQueryService,
     MessageDispatchService,

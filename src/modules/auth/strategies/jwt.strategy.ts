@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { PassportStrategy } from '@nestjs/passport';
+import { isUUID } from 'class-validator';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { AppConfig } from '../../../config/configuration';
 import { AccessTokenClaims, AuthenticatedUser } from '../auth.types';
@@ -25,9 +26,13 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     });
   }
 
-  /** A deleted or deactivated user's tokens stop working at once, not at expiry. */
+  /**
+   * A deleted or deactivated user's tokens stop working within seconds, not at expiry. A token
+   * without a user id (signed with our secret by mistake) authenticates nobody.
+   */
   async validate(claims: AccessTokenClaims): Promise<AuthenticatedUser | false> {
-    const user = await this.users.findById(claims.sub);
+    if (typeof claims.sub !== 'string' || !isUUID(claims.sub)) return false;
+    const user = await this.users.findActiveById(claims.sub);
     if (!user || !user.active) return false;
     return { id: user.id, email: user.email, role: user.role };
   }
