@@ -1,8 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { ItemOutcome, MicroBatcher } from '../../../common/batching/micro-batcher';
 import { DomainEvents, DomainEventType, MessageStatusAppliedEvent } from '../../../common/events/domain-events';
 import { MessageEvent } from '../entities/message-event.entity';
 import { WhatsAppMessage } from '../entities/whatsapp-message.entity';
 import { MessageEventRepository } from '../messages/message-event.repository';
+import { NewMessageEvent } from '../messages/message-event.repository';
 import { ProgressPatch, Tx, WhatsAppMessageRepository } from '../messages/whatsapp-message.repository';
 import { isMessageStatus, MessageStatus } from '../message-status';
 import { decideTransition, TIMESTAMP_OF } from './status-transitions';
@@ -43,9 +45,21 @@ export interface ApplyResult {
   previousStatus?: MessageStatus;
 }
 
+/** What one transaction changed, written together at its end. */
+interface Changes {
+  /** Status events that changed something: the transaction publishes them once it committed. */
+  applied: MessageStatusAppliedEvent[];
+  /** Messages whose status columns changed (by id). */
+  messages: Map<string, WhatsAppMessage>;
+  /** Events that changed their message. */
+  appliedEventIds: string[];
+}
+
 /**
  * Applies Twilio statuses to messages through the transition table, whatever their source:
- * status callbacks, the send's own answer, or a fetch during reconciliation.
+ * status callbacks, the send's own answer, or a fetch during reconciliation. Status events that
+ * arrive together (a burst of callbacks) are applied together: one transaction, one statement
+ * per step for all of them, each answered after the commit.
  */
 @Injectable()
 export class MessageLifecycleService {
@@ -57,23 +71,57 @@ export class MessageLifecycleService {
     private readonly events: DomainEvents,
   ) {}
 
-  /** Runs `work` in a transaction and publishes the status changes it made once it committed. */
-  private async inTransaction<T>(work: (tx: Tx, applied: MessageStatusAppliedEvent[]) => Promise<T>): Promise<T> {
-    const applied: MessageStatusAppliedEvent[] = [];
-    const result = await this.messages.transaction((tx) => work(tx, applied));
-    for (const event of applied) this.events.publish(event);
+  private readonly statusBatcher = new MicroBatcher<StatusEventInput, ApplyResult>({ maxBatch: 100, maxInFlight: 4, isolateFailures: true }, (batch) =>
+    this.applyStatusEvents(batch),
+  );
+
+  /**
+   * Runs `work` in a transaction, writes the changes it collected at its end, and publishes the
+   * status changes once it committed.
+   */
+  private async inTransaction<T>(work: (tx: Tx, changes: Changes) => Promise<T>): Promise<T> {
+    const changes: Changes = { applied: [], messages: new Map(), appliedEventIds: [] };
+    const result = await this.messages.transaction(async (tx) => {
+      const value = await work(tx, changes);
+      await this.messages.recordProgress(tx, [...changes.messages.values()]);
+      await this.messageEvents.markApplied(tx, changes.appliedEventIds);
+      return value;
+    });
+    for (const event of changes.applied) this.events.publish(event);
     return result;
   }
 
-  async applyStatusEvent(input: StatusEventInput): Promise<ApplyResult> {
-    return this.inTransaction(async (tx, applied) => {
-      await this.messages.lockSid(tx, input.messageSid);
-      const message = await this.messages.findBySidForUpdate(tx, input.messageSid);
-      const inserted = await this.insertEvent(tx, input, message?.id ?? null);
-      if (!inserted) return { outcome: ApplyOutcome.Duplicate, message: message ?? undefined };
-      if (!isMessageStatus(input.status)) return { outcome: ApplyOutcome.UnknownStatus, message: message ?? undefined };
-      if (!message) return { outcome: ApplyOutcome.UnknownSid };
-      return this.applyToMessage(tx, message, inserted, input, applied);
+  /** Applies one status event (with any that arrive at the same time). */
+  applyStatusEvent(input: StatusEventInput): Promise<ApplyResult> {
+    return this.statusBatcher.submit(input);
+  }
+
+  /**
+   * Applies status events in one transaction, in their order (two events for one message both
+   * apply, the later on top of the earlier): SIDs locked, messages read, events stored with
+   * de-duplication, then the messages and events written, one statement each.
+   */
+  private async applyStatusEvents(inputs: StatusEventInput[]): Promise<ItemOutcome<ApplyResult>[]> {
+    return this.inTransaction(async (tx, changes) => {
+      const sids = [...new Set(inputs.map((i) => i.messageSid))];
+      await this.messages.lockSids(tx, sids);
+      const bySid = new Map((await this.messages.findBySidsForUpdate(tx, sids)).map((m) => [m.messageSid!, m]));
+      const stored = await this.messageEvents.insertManyUnlessSeen(
+        tx,
+        inputs.map((input) => this.newEvent(input, bySid.get(input.messageSid)?.id ?? null)),
+      );
+      // A repeat of (SID, status) within the batch was inserted once: the first one owns it.
+      const insertedByKey = new Map(stored.map((e) => [`${e.messageSid}\n${e.status}`, e]));
+      return inputs.map((input): ItemOutcome<ApplyResult> => {
+        const message = bySid.get(input.messageSid);
+        const key = `${input.messageSid}\n${input.status}`;
+        const inserted = insertedByKey.get(key);
+        insertedByKey.delete(key);
+        if (!inserted) return { ok: true, value: { outcome: ApplyOutcome.Duplicate, message } };
+        if (!isMessageStatus(input.status)) return { ok: true, value: { outcome: ApplyOutcome.UnknownStatus, message } };
+        if (!message) return { ok: true, value: { outcome: ApplyOutcome.UnknownSid } };
+        return { ok: true, value: this.applyToMessage(changes, message, inserted, input) };
+      });
     });
   }
 
@@ -82,7 +130,7 @@ export class MessageLifecycleService {
    * callbacks that arrived for that SID before it was known.
    */
   async attachSid(messageId: string, snapshot: { sid: string; status: string; errorCode?: number | null; errorMessage?: string | null }): Promise<WhatsAppMessage> {
-    return this.inTransaction(async (tx, applied) => {
+    return this.inTransaction(async (tx, changes) => {
       await this.messages.lockSid(tx, snapshot.sid);
       const message = await this.messages.findByIdForUpdate(tx, messageId);
       if (!message) throw new Error(`Message ${messageId} does not exist`);
@@ -101,32 +149,32 @@ export class MessageLifecycleService {
         errorMessage: snapshot.errorMessage ?? null,
         source: EventSource.Api,
       };
-      const inserted = await this.insertEvent(tx, apiEvent, message.id);
-      if (inserted && isMessageStatus(snapshot.status)) await this.applyToMessage(tx, message, inserted, apiEvent, applied);
-      await this.applyOrphans(tx, message, applied);
+      const inserted = await this.messageEvents.insertUnlessSeen(tx, this.newEvent(apiEvent, message.id));
+      if (inserted && isMessageStatus(snapshot.status)) this.applyToMessage(changes, message, inserted, apiEvent);
+      await this.applyOrphans(tx, message, changes);
       return message;
     });
   }
 
   /** Applies callbacks stored before the message's SID was known (reconciliation's safety net). */
   async applyPendingEvents(messageId: string): Promise<number> {
-    return this.inTransaction(async (tx, applied) => {
+    return this.inTransaction(async (tx, changes) => {
       const message = await this.messages.findById(messageId, tx);
       if (!message?.messageSid) return 0;
       await this.messages.lockSid(tx, message.messageSid);
       const locked = await this.messages.findByIdForUpdate(tx, messageId);
       if (!locked) return 0;
-      return this.applyOrphans(tx, locked, applied);
+      return this.applyOrphans(tx, locked, changes);
     });
   }
 
   /** Applies events stored before their SID was known. Called on attach and by reconciliation. */
-  private async applyOrphans(tx: Tx, message: WhatsAppMessage, applied: MessageStatusAppliedEvent[]): Promise<number> {
+  private async applyOrphans(tx: Tx, message: WhatsAppMessage, changes: Changes): Promise<number> {
     const orphans = await this.messageEvents.unattached(tx, message.messageSid!);
     for (const event of orphans) {
       await this.messageEvents.attach(tx, event.id, message.id);
       if (!isMessageStatus(event.status)) continue;
-      await this.applyToMessage(tx, message, event, {
+      this.applyToMessage(changes, message, event, {
         messageSid: event.messageSid,
         status: event.status,
         errorCode: event.errorCode,
@@ -134,15 +182,15 @@ export class MessageLifecycleService {
         source: event.source as EventSource,
         at: event.receivedAt,
         raw: event.raw,
-      }, applied);
+      });
     }
     if (orphans.length > 0) this.logger.log(`Applied ${orphans.length} early callback(s) to message ${message.id}`);
     return orphans.length;
   }
 
   /** Inserts the event unless (SID, status) was seen already; returns it, or null for a duplicate. */
-  private insertEvent(tx: Tx, input: StatusEventInput, messageId: string | null): Promise<MessageEvent | null> {
-    return this.messageEvents.insertUnlessSeen(tx, {
+  private newEvent(input: StatusEventInput, messageId: string | null): NewMessageEvent {
+    return {
       messageId,
       messageSid: input.messageSid,
       status: input.status,
@@ -152,16 +200,11 @@ export class MessageLifecycleService {
       tokenIndex: input.tokenIndex ?? null,
       raw: input.raw ?? {},
       receivedAt: input.at ?? new Date(),
-    });
+    };
   }
 
-  private async applyToMessage(
-    tx: Tx,
-    message: WhatsAppMessage,
-    event: MessageEvent,
-    input: StatusEventInput,
-    applied: MessageStatusAppliedEvent[],
-  ): Promise<ApplyResult> {
+  /** Applies the event to the message in memory and collects the writes (see inTransaction). */
+  private applyToMessage(changes: Changes, message: WhatsAppMessage, event: MessageEvent, input: StatusEventInput): ApplyResult {
     const previousStatus = message.status;
     const decision = decideTransition(message.status, input.status as MessageStatus);
     const at = input.at ?? event.receivedAt ?? new Date();
@@ -186,9 +229,9 @@ export class MessageLifecycleService {
       patch.deliveryTimeMs = deliveryTimeMs;
       message.deliveryTimeMs = deliveryTimeMs;
     }
-    await this.messages.recordProgress(tx, message.id, patch);
-    await this.messageEvents.markApplied(tx, event.id, message.id);
-    applied.push(MessageLifecycleService.appliedEvent(message, previousStatus, decision.statusChanged));
+    changes.messages.set(message.id, message);
+    changes.appliedEventIds.push(event.id);
+    changes.applied.push(MessageLifecycleService.appliedEvent(message, previousStatus, decision.statusChanged));
     return { outcome: decision.statusChanged ? ApplyOutcome.Applied : ApplyOutcome.Stale, message, previousStatus };
   }
 

@@ -23,16 +23,26 @@ export class MessageEventRepository {
 
   /** Inserts the event unless (SID, status) was seen already; returns it, or null for a duplicate. */
   async insertUnlessSeen(tx: Tx, event: NewMessageEvent): Promise<MessageEvent | null> {
-    const result = await tx
-      .createQueryBuilder()
-      .insert()
-      .into(MessageEvent)
-      .values({ ...event, raw: event.raw as object })
-      .orIgnore()
-      .returning('*')
-      .execute();
-    const row = (result.raw as MessageEvent[])[0];
+    const [row] = await this.insertManyUnlessSeen(tx, [event]);
     return row ?? null;
+  }
+
+  /**
+   * Inserts the events whose (SID, status) was not seen before, in one statement; returns the
+   * inserted ones (a repeat within `events` is inserted once).
+   */
+  async insertManyUnlessSeen(tx: Tx, events: NewMessageEvent[]): Promise<MessageEvent[]> {
+    if (events.length === 0) return [];
+    const rows: MessageEvent[] = await tx.query(
+      `INSERT INTO message_events AS e ("messageId", "messageSid", status, "errorCode", "errorMessage", source, "tokenIndex", raw, "receivedAt")
+       SELECT r."messageId", r."messageSid", r.status, r."errorCode", r."errorMessage", r.source, r."tokenIndex", COALESCE(r.raw, '{}'), r."receivedAt"
+         FROM jsonb_to_recordset($1::jsonb) AS r("messageId" uuid, "messageSid" varchar, status varchar, "errorCode" integer,
+              "errorMessage" text, source varchar, "tokenIndex" smallint, raw jsonb, "receivedAt" timestamptz)
+       ON CONFLICT DO NOTHING
+       RETURNING e.*`,
+      [JSON.stringify(events)],
+    );
+    return rows;
   }
 
   /** Events stored for `messageSid` before any message had that SID, oldest first. */
@@ -44,8 +54,10 @@ export class MessageEventRepository {
     await tx.update(MessageEvent, { id: eventId }, { messageId });
   }
 
-  async markApplied(tx: Tx, eventId: string, messageId: string): Promise<void> {
-    await tx.update(MessageEvent, { id: eventId }, { applied: true, messageId });
+  /** The events changed their message. */
+  async markApplied(tx: Tx, eventIds: string[]): Promise<void> {
+    if (eventIds.length === 0) return;
+    await tx.query(`UPDATE message_events SET applied = true WHERE id = ANY($1::bigint[])`, [eventIds]);
   }
 
   /** A message's history in the order it arrived. */

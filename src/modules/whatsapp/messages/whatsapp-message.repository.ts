@@ -63,8 +63,9 @@ export interface FailurePatch {
   failedAt: Date | null;
 }
 
-/** What a status event changes on a message (statuses, reached-stage timestamps, error). */
-export type ProgressPatch = Partial<Pick<WhatsAppMessage, 'status' | 'errorCode' | 'errorMessage' | 'queuedAt' | 'sentAt' | 'deliveredAt' | 'readAt' | 'failedAt' | 'deliveryTimeMs'>>;
+/** The columns status events change (statuses, reached-stage timestamps, error, delivery time). */
+const PROGRESS_COLUMNS = ['status', 'errorCode', 'errorMessage', 'queuedAt', 'sentAt', 'deliveredAt', 'readAt', 'failedAt', 'deliveryTimeMs'] as const;
+export type ProgressPatch = Partial<Pick<WhatsAppMessage, (typeof PROGRESS_COLUMNS)[number]>>;
 
 export interface MessagePageQuery {
   createdBy?: string;
@@ -164,7 +165,26 @@ export class WhatsAppMessageRepository {
    * send's answer either commits before the SID is attached (and is picked up then) or waits.
    */
   async lockSid(tx: Tx, messageSid: string): Promise<void> {
-    await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SID_LOCK_NAMESPACE, messageSid]);
+    await this.lockSids(tx, [messageSid]);
+  }
+
+  /** lockSid for several SIDs at once, always in key order, so two batches never deadlock. */
+  async lockSids(tx: Tx, messageSids: string[]): Promise<void> {
+    if (messageSids.length === 0) return;
+    await tx.query(
+      `SELECT count(pg_advisory_xact_lock($1, k)) FROM (SELECT DISTINCT hashtext(s) AS k FROM unnest($2::text[]) s ORDER BY k) keys`,
+      [SID_LOCK_NAMESPACE, messageSids],
+    );
+  }
+
+  /** The messages with these SIDs, locked until `tx` ends (in id order). */
+  async findBySidsForUpdate(tx: Tx, messageSids: string[]): Promise<WhatsAppMessage[]> {
+    if (messageSids.length === 0) return [];
+    const rows: Record<string, unknown>[] = await tx.query(
+      `SELECT m.* FROM "WhatsAppMessage" m WHERE m."messageSid" = ANY($1::varchar[]) ORDER BY m.id FOR UPDATE`,
+      [messageSids],
+    );
+    return rows.map((r) => this.toEntity(r));
   }
 
   // --- Sending: claim, lease, outcome ---------------------------------------------------------
@@ -264,8 +284,22 @@ export class WhatsAppMessageRepository {
     await tx.update(WhatsAppMessage, { id }, { messageSid });
   }
 
-  async recordProgress(tx: Tx, id: string, patch: ProgressPatch): Promise<void> {
-    await tx.update(WhatsAppMessage, { id }, patch);
+  /**
+   * Writes the status columns of messages locked in `tx` (their state after the events applied),
+   * in one statement however many.
+   */
+  async recordProgress(tx: Tx, messages: WhatsAppMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    const rows = messages.map((m) => Object.fromEntries(['id', ...PROGRESS_COLUMNS].map((c) => [c, m[c as keyof WhatsAppMessage] ?? null])));
+    await tx.query(
+      `UPDATE "WhatsAppMessage" m
+          SET status = r.status, "errorCode" = r."errorCode", "errorMessage" = r."errorMessage", "queuedAt" = r."queuedAt", "sentAt" = r."sentAt",
+              "deliveredAt" = r."deliveredAt", "readAt" = r."readAt", "failedAt" = r."failedAt", "deliveryTimeMs" = r."deliveryTimeMs", "updatedAt" = now()
+         FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, status varchar, "errorCode" integer, "errorMessage" text, "queuedAt" timestamptz, "sentAt" timestamptz,
+              "deliveredAt" timestamptz, "readAt" timestamptz, "failedAt" timestamptz, "deliveryTimeMs" integer)
+        WHERE m.id = r.id`,
+      [JSON.stringify(rows)],
+    );
   }
 
   // --- Reconciliation ------------------------------------------------------------------------
