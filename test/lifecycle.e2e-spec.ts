@@ -119,7 +119,9 @@ describe('message lifecycle through callbacks (e2e)', () => {
       `INSERT INTO "WhatsAppMessage" (direction, "from", "to", status, "queuedAt") VALUES ('outbound', 'whatsapp:+14155238886', 'whatsapp:+14155550401', 'queued', now()) RETURNING id`,
     );
     const { MessageLifecycleService } = await import('../src/modules/whatsapp/lifecycle/message-lifecycle.service');
-    await t.app.get(MessageLifecycleService).attachSid(row.id, { sid: s, status: 'queued' });
+    const { WhatsAppMessageRepository } = await import('../src/modules/whatsapp/messages/whatsapp-message.repository');
+    const stored = await t.app.get(WhatsAppMessageRepository).findById(row.id);
+    await t.app.get(MessageLifecycleService).attachSid(stored!, { sid: s, status: 'queued' });
     const status = await t.api(`/api/v1/whatsapp/delivery-status/${row.id}`, { token: t.adminToken });
     expect(status.body).toMatchObject({ messageSid: s, status: 'delivered' });
     expect(status.body.timestamps.sent).toEqual(expect.any(String));

@@ -27,16 +27,9 @@ export class ContactPolicyService {
     private readonly config: ConfigService<AppConfig, true>,
   ) {}
 
-  /** Refuses, before any Twilio call, a send that cannot or must not reach the user. */
-  async assertCanSend(intent: SendIntent, now = new Date()): Promise<void> {
-    const contact = await this.contacts.findOne({ where: { phone: contactKey(intent.phone) } });
-    const refusal = this.refusal(intent, contact, now);
-    if (refusal) throw refusal;
-  }
-
   /**
-   * The same rules as assertCanSend for many sends, with one query: the refusal of each intent
-   * (in order), or null when it may be sent.
+   * Refuses, before any Twilio call, sends that cannot or must not reach the user, with one
+   * query however many: the refusal of each intent (in order), or null when it may be sent.
    */
   async refusals(intents: SendIntent[], now = new Date()): Promise<(DomainException | null)[]> {
     if (intents.length === 0) return [];
@@ -64,11 +57,6 @@ export class ContactPolicyService {
       );
     }
     return null;
-  }
-
-  /** Whether the recipient opted out, checked again right before the Twilio call. */
-  async isOptedOut(phone: string): Promise<boolean> {
-    return (await this.optedOutAmong([phone])).has(phone);
   }
 
   /** Which of these numbers (E.164) opted out, in one query. */

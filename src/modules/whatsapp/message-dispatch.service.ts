@@ -9,8 +9,6 @@ import { WhatsAppMessage } from './entities/whatsapp-message.entity';
 import { MessageLifecycleService } from './lifecycle/message-lifecycle.service';
 import { MessageStatus } from './message-status';
 import { WhatsAppMessageRepository } from './messages/whatsapp-message.repository';
-import { ContactPolicyService } from './contact-policy.service';
-import { phoneOf } from './phone-number';
 import { TwilioErrorCode } from '../twilio/twilio-error-codes';
 
 export interface DispatchAttempt {
@@ -87,28 +85,27 @@ export class MessageDispatchService {
     private readonly lifecycle: MessageLifecycleService,
     private readonly config: ConfigService<AppConfig, true>,
     private readonly events: DomainEvents,
-    private readonly contactPolicy: ContactPolicyService,
   ) {}
 
   async dispatch(messageId: string, attempt: DispatchAttempt): Promise<DispatchResult> {
     const leaseMs = this.leaseMs();
     const claim = await this.messages.claim(messageId, leaseMs);
     if (!claim) return this.notClaimed(messageId);
-    const { message, hadUnansweredAttempt } = claim;
+    const { message, hadUnansweredAttempt, optedOut } = claim;
+    const claimedAt = Date.now();
 
     try {
       if (hadUnansweredAttempt) {
         const earlier = await this.findEarlierSend(message);
         if (earlier) {
           this.logger.log(`Message ${message.id} had reached Twilio as ${earlier.sid} on an earlier attempt; not sending it again`);
-          const updated = await this.lifecycle.attachSid(message.id, earlier);
-          await this.messages.settleAttempt(message.id);
+          const updated = await this.lifecycle.attachSid(message, earlier);
           return { outcome: DispatchOutcome.Recovered, message: updated, snapshot: earlier };
         }
       }
       // The user may have replied STOP after the message was accepted: do not pay for a send
       // Twilio would refuse (21610) or, worse, deliver against the user's wish.
-      if (await this.contactPolicy.isOptedOut(phoneOf(message.to))) {
+      if (optedOut) {
         const optedOut = TwilioProvider.toRequestError({ code: TwilioErrorCode.UnsubscribedRecipient, status: 400, message: 'The recipient opted out (STOP) after the message was accepted' });
         await this.recordFailure(message, optedOut, true, null, null);
         throw new DispatchError(optedOut, true, `${TwilioErrorCode.UnsubscribedRecipient}: ${optedOut.message}`);
@@ -124,13 +121,15 @@ export class MessageDispatchService {
         statusCallback: this.config.get('twilio', { infer: true }).statusCallbackUrl,
       };
       await this.twilio.waitForSlot(request);
-      // The request leaves now: the lease runs from here (the sender's rate limit may have made
-      // us wait longer than the first lease), unless another job took the message meanwhile.
-      if (!(await this.messages.renewLease(message.id, message.attempts, leaseMs))) return this.notClaimed(messageId);
+      // The request leaves now: after a long wait for the sender's rate limit the lease runs from
+      // here, unless another job took the message meanwhile (after a short one the claim's
+      // lease still covers the request and nobody else can have taken it).
+      if (Date.now() - claimedAt > LEASE_SLACK_MS / 2 && !(await this.messages.renewLease(message.id, message.attempts, leaseMs))) {
+        return this.notClaimed(messageId);
+      }
 
       const snapshot = await this.twilio.createMessage(request, { slotTaken: true });
-      const updated = await this.lifecycle.attachSid(message.id, snapshot);
-      await this.messages.settleAttempt(message.id);
+      const updated = await this.lifecycle.attachSid(message, snapshot);
       return { outcome: DispatchOutcome.Sent, message: updated, snapshot };
     } catch (err) {
       if (err instanceof UndecidableLookupError) {

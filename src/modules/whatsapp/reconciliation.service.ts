@@ -109,8 +109,7 @@ export class ReconciliationService {
       try {
         const earlier = await this.dispatcher.findEarlierSend(message);
         if (earlier) {
-          await this.lifecycle.attachSid(message.id, earlier);
-          await this.messages.clearUnanswered(message.id);
+          await this.lifecycle.attachSid(message, earlier);
           report.recovered++;
           continue;
         }

@@ -126,34 +126,34 @@ export class MessageLifecycleService {
   }
 
   /**
-   * Stores the SID Twilio gave a message and applies the status of Twilio's answer, then any
-   * callbacks that arrived for that SID before it was known.
+   * Stores the SID Twilio gave a message and settles its attempt, applies the status of
+   * Twilio's answer, then any callbacks that arrived for that SID before it was known. The
+   * common case (the answer says queued, no early callback) is one round trip.
    */
-  async attachSid(messageId: string, snapshot: { sid: string; status: string; errorCode?: number | null; errorMessage?: string | null }): Promise<WhatsAppMessage> {
-    return this.inTransaction(async (tx, changes) => {
-      await this.messages.lockSid(tx, snapshot.sid);
-      const message = await this.messages.findByIdForUpdate(tx, messageId);
-      if (!message) throw new Error(`Message ${messageId} does not exist`);
-      if (message.messageSid && message.messageSid !== snapshot.sid) {
-        // Twilio holds two messages for one of ours: never hide the first. The second one's
-        // callbacks stay stored under its SID for an operator to see.
-        this.logger.error(`Message ${message.id} already has SID ${message.messageSid}; Twilio also created ${snapshot.sid} for it (a duplicate)`);
-        return message;
-      }
-      message.messageSid = snapshot.sid;
-      await this.messages.setSid(tx, message.id, snapshot.sid);
-      const apiEvent: StatusEventInput = {
+  async attachSid(message: WhatsAppMessage, snapshot: { sid: string; status: string; errorCode?: number | null; errorMessage?: string | null }): Promise<WhatsAppMessage> {
+    const result = await this.messages.attachSid(message.id, snapshot.sid, snapshot.status);
+    const settled = { ...message, messageSid: result.existingSid, ambiguousAttemptAt: null, sendingUntil: null } as WhatsAppMessage;
+    if (!result.attached) {
+      // Twilio holds two messages for one of ours: never hide the first. The second one's
+      // callbacks stay stored under its SID for an operator to see.
+      this.logger.error(`Message ${message.id} already has SID ${result.existingSid}; Twilio also created ${snapshot.sid} for it (a duplicate)`);
+      return settled;
+    }
+    let current = settled;
+    if (!result.statusRecorded) {
+      const applied = await this.applyStatusEvent({
         messageSid: snapshot.sid,
         status: snapshot.status,
         errorCode: snapshot.errorCode ?? null,
         errorMessage: snapshot.errorMessage ?? null,
         source: EventSource.Api,
-      };
-      const inserted = await this.messageEvents.insertUnlessSeen(tx, this.newEvent(apiEvent, message.id));
-      if (inserted && isMessageStatus(snapshot.status)) this.applyToMessage(changes, message, inserted, apiEvent);
-      await this.applyOrphans(tx, message, changes);
-      return message;
-    });
+      });
+      current = applied.message ?? current;
+    }
+    if (result.earlyEvents && (await this.applyPendingEvents(message.id)) > 0) {
+      current = (await this.messages.findById(message.id)) ?? current;
+    }
+    return current;
   }
 
   /** Applies callbacks stored before the message's SID was known (reconciliation's safety net). */

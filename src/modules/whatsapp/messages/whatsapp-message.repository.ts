@@ -50,6 +50,18 @@ export interface Claim {
   message: WhatsAppMessage;
   /** An earlier attempt may have reached Twilio unanswered: look it up before sending. */
   hadUnansweredAttempt: boolean;
+  /** The recipient replied STOP (checked in the same statement). */
+  optedOut: boolean;
+}
+
+export interface SidAttachment {
+  /** False when the message already had another SID (which it keeps: see existingSid). */
+  attached: boolean;
+  existingSid: string;
+  /** The answer's status was the message's own and is recorded; otherwise the caller applies it. */
+  statusRecorded: boolean;
+  /** Callbacks for the SID arrived before it was attached and wait to be applied. */
+  earlyEvents: boolean;
 }
 
 export interface FailurePatch {
@@ -88,8 +100,18 @@ export interface LookalikeQuery {
   body: string | null;
 }
 
-/** Postgres advisory-lock key space for per-SID serialisation (see lockSid). */
+/** Postgres advisory-lock key space for per-SID serialisation (see lockSid; the AttachSid migration uses it too). */
 const SID_LOCK_NAMESPACE = 7_413;
+
+/**
+ * The contacts key of a message's recipient, in SQL: contactKey(phoneOf(to)) of phone-number.ts
+ * (Mexican +521 and Brazilian numbers without the ninth digit meet their dialable form). A test
+ * holds the two to the same answers.
+ */
+export const CONTACT_KEY_SQL = (address: string) => `(SELECT CASE
+    WHEN p ~ '^\\+521[0-9]{10}$' THEN '+52' || substr(p, 5)
+    WHEN p ~ '^\\+55[0-9]{2}[6-9][0-9]{7}$' THEN '+55' || substr(p, 4, 2) || '9' || substr(p, 6)
+    ELSE p END FROM (SELECT regexp_replace(${address}, '^whatsapp:', '', 'i') AS p) a)`;
 
 /**
  * Every statement on "WhatsAppMessage": the message row has named states and guarded
@@ -192,24 +214,26 @@ export class WhatsAppMessageRepository {
   /**
    * Takes an unsent message for one attempt, in one statement: counts the attempt, leases the
    * message for `leaseMs`, and marks it "may reach Twilio" until the outcome is known, so a
-   * crash after Twilio accepted it makes the next attempt look for it instead of sending again.
-   * Null when the message has a SID, is no longer queued, or another attempt holds the lease.
+   * crash after Twilio accepted it makes the next attempt look for it instead of sending again;
+   * and tells whether the recipient opted out. Null when the message has a SID, is no longer
+   * queued, or another attempt holds the lease.
    */
   async claim(id: string, leaseMs: number): Promise<Claim | null> {
     // An UPDATE answers [rows, count]; the sub-select reads the mark as it was before this claim.
-    const [rows]: [(Record<string, unknown> & { hadUnansweredAttempt: boolean })[], number] = await this.dataSource.query(
+    const [rows]: [(Record<string, unknown> & { hadUnansweredAttempt: boolean; optedOut: boolean })[], number] = await this.dataSource.query(
       `UPDATE "WhatsAppMessage" m
           SET attempts = m.attempts + 1, "lastAttemptAt" = now(), "updatedAt" = now(),
               "ambiguousAttemptAt" = COALESCE(m."ambiguousAttemptAt", now()),
               "sendingUntil" = now() + make_interval(secs => $2)
          FROM (SELECT id, "ambiguousAttemptAt" FROM "WhatsAppMessage" WHERE id = $1 FOR UPDATE) prev
         WHERE m.id = prev.id AND ${UNSENT} AND ${LEASE_FREE}
-        RETURNING m.*, prev."ambiguousAttemptAt" IS NOT NULL AS "hadUnansweredAttempt"`,
+        RETURNING m.*, prev."ambiguousAttemptAt" IS NOT NULL AS "hadUnansweredAttempt",
+                  EXISTS (SELECT 1 FROM contacts c WHERE c.phone = ${CONTACT_KEY_SQL('m."to"')} AND c."optedOutAt" IS NOT NULL) AS "optedOut"`,
       [id, leaseMs / 1000],
     );
     if (rows.length === 0) return null;
-    const { hadUnansweredAttempt, ...row } = rows[0];
-    return { message: this.toEntity(row), hadUnansweredAttempt };
+    const { hadUnansweredAttempt, optedOut, ...row } = rows[0];
+    return { message: this.toEntity(row), hadUnansweredAttempt, optedOut };
   }
 
   /**
@@ -230,9 +254,16 @@ export class WhatsAppMessageRepository {
     await this.dataSource.query(`UPDATE "WhatsAppMessage" m SET "sendingUntil" = NULL, "updatedAt" = now() WHERE m.id = $1 AND m.attempts = $2`, [id, attempts]);
   }
 
-  /** The attempt is over with a known outcome: nothing is in doubt any more. */
-  async settleAttempt(id: string): Promise<void> {
-    await this.dataSource.query(`UPDATE "WhatsAppMessage" m SET "ambiguousAttemptAt" = NULL, "sendingUntil" = NULL, "updatedAt" = now() WHERE m.id = $1`, [id]);
+  /**
+   * Stores the SID Twilio gave the message and settles the attempt (nothing is in doubt any
+   * more), in one round trip (the whatsapp_attach_sid function of the AttachSid migration).
+   */
+  async attachSid(id: string, messageSid: string, answeredStatus: string): Promise<SidAttachment> {
+    const [row] = await this.dataSource.query<{ attached: boolean; existing_sid: string; status_recorded: boolean; early_events: boolean }[]>(
+      `SELECT * FROM whatsapp_attach_sid($1, $2, $3)`,
+      [id, messageSid, answeredStatus],
+    );
+    return { attached: row.attached, existingSid: row.existing_sid, statusRecorded: row.status_recorded, earlyEvents: row.early_events };
   }
 
   /**
@@ -280,10 +311,6 @@ export class WhatsAppMessageRepository {
 
   // --- Status lifecycle -----------------------------------------------------------------------
 
-  async setSid(tx: Tx, id: string, messageSid: string): Promise<void> {
-    await tx.update(WhatsAppMessage, { id }, { messageSid });
-  }
-
   /**
    * Writes the status columns of messages locked in `tx` (their state after the events applied),
    * in one statement however many.
@@ -323,10 +350,6 @@ export class WhatsAppMessageRepository {
       `${UNSENT} AND m."ambiguousAttemptAt" IS NOT NULL AND m."lastAttemptAt" < $1 AND ${LEASE_FREE} ORDER BY m."lastAttemptAt" ASC LIMIT $2`,
       [cutoff, limit],
     );
-  }
-
-  async clearUnanswered(id: string): Promise<void> {
-    await this.dataSource.query(`UPDATE "WhatsAppMessage" SET "ambiguousAttemptAt" = NULL, "updatedAt" = now() WHERE id = $1`, [id]);
   }
 
   /** Fails an unanswered message not found at Twilio, unless an attempt started since (`attempts` moved). */
