@@ -262,7 +262,7 @@ export function buildConfiguration(raw: Record<string, string | undefined>): App
       sandbox,
     },
     whatsapp: {
-      workers: env.WHATSAPP_WORKERS ?? 5,
+      workers: env.WHATSAPP_WORKERS ?? 50,
       maxAttempts: env.WHATSAPP_MAX_ATTEMPTS ?? 5,
       backoffMs: env.WHATSAPP_BACKOFF_MS ?? 2000,
       retryLaterMs: env.WHATSAPP_RETRY_LATER_MS ?? 15 * 60_000,
