@@ -5,7 +5,7 @@ import { isUUID } from 'class-validator';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { AppConfig } from '../../../config/configuration';
 import { AccessTokenClaims, AuthenticatedUser } from '../auth.types';
-import { JWT_ALGORITHM } from '../jwt-options';
+import { JWT_ALGORITHM, jwtKey } from '../jwt-options';
 import { UsersService } from '../users.service';
 
 @Injectable()
@@ -17,7 +17,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     const auth = config.get('auth', { infer: true });
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-      secretOrKey: auth.jwtSecret,
+      // Handed to jsonwebtoken as is, which takes a KeyObject (see jwtKey); passport-jwt's types predate it.
+      secretOrKey: jwtKey(auth) as unknown as Buffer,
       // Pinned: a token signed with any other algorithm (none, RS256 with the secret as a key) is refused.
       algorithms: [JWT_ALGORITHM],
       issuer: auth.jwtIssuer,
