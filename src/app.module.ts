@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
-import { UserThrottlerGuard } from './common/guards/user-throttler.guard';
+import { UserThrottlerGuard } from './modules/auth/guards/user-throttler.guard';
 import { AppConfig } from './config/configuration';
 import { DatabaseModule } from './database/database.module';
 import { EventsModule } from './common/events/events.module';

@@ -1,3 +1,4 @@
+import { Agent } from 'node:http';
 import RequestClient from 'twilio/lib/base/RequestClient';
 
 /**
@@ -11,6 +12,9 @@ export class BaseUrlRequestClient extends RequestClient {
   constructor(baseUrl: string, options: RequestClient.RequestClientOptions = {}) {
     super(options);
     this.base = baseUrl.replace(/\/+$/, '');
+    // The client keeps HTTPS connections alive only; a plain-http endpoint (the sandbox) would
+    // otherwise cost a new connection per request.
+    if (options.keepAlive !== false) this.axios.defaults.httpAgent = new Agent({ keepAlive: true, timeout: options.timeout });
   }
 
   rewrite(uri: string): string {

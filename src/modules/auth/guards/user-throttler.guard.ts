@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import jwt from 'jsonwebtoken';
-import { AppConfig } from '../../config/configuration';
+import { AppConfig } from '../../../config/configuration';
+import { JWT_ALGORITHM, jwtKey } from '../jwt-options';
 
 /**
  * Rate limits per API user rather than per address, so users behind one NAT do not share a
@@ -17,9 +18,9 @@ export class UserThrottlerGuard extends ThrottlerGuard {
   protected override async getTracker(req: Record<string, any>): Promise<string> {
     const auth = req.headers?.authorization;
     if (typeof auth === 'string' && auth.startsWith('Bearer ')) {
-      const { jwtSecret, jwtIssuer, jwtAudience } = this.config.get('auth', { infer: true });
+      const settings = this.config.get('auth', { infer: true });
       try {
-        const claims = jwt.verify(auth.slice(7), jwtSecret, { algorithms: ['HS256'], issuer: jwtIssuer, audience: jwtAudience });
+        const claims = jwt.verify(auth.slice(7), jwtKey(settings), { algorithms: [JWT_ALGORITHM], issuer: settings.jwtIssuer, audience: settings.jwtAudience });
         if (typeof claims === 'object' && typeof claims.sub === 'string') return `user:${claims.sub}`;
       } catch {
         // not a valid token: the address pays
