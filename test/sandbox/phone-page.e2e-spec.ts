@@ -21,10 +21,7 @@ const SCREENSHOT_PATH = join(tmpdir(), 'sandbox-phone-page.png');
 const PHONE_VIEWPORT = { width: 390, height: 844 };
 const UI_TIMEOUT_MS = 10_000;
 
-// The documented escape hatch for a machine that cannot install Chromium; jest counts these tests as skipped.
-const describeWithChromium = process.env.SKIP_CHROMIUM_AND_PROMTOOL_TESTS === '1' ? describe.skip : describe;
-
-describeWithChromium('the sandbox phone page in a browser, driving the real service (e2e)', () => {
+describe('the sandbox phone page in a browser, driving the real service (e2e)', () => {
   let t: TestApp;
   let browser: Browser;
   let page: Page;
