@@ -34,12 +34,14 @@ describe('graceful shutdown during a send run (e2e)', () => {
   it('finishes running jobs, leaves no job active or stalled, and the next process sends the rest', async () => {
     // Each Twilio call takes 400 ms, so jobs are mid-flight when the shutdown starts.
     t.sandbox.setFaults({ latencyMs: 400 });
-    const ids: string[] = [];
-    for (let i = 0; i < BATCH; i++) {
-      const res = await t.api('/api/v1/whatsapp/send', { body: { to: `+1415555${String(1000 + i)}`, message: `batch ${i}` }, token: t.adminToken });
-      expect(res.status).toBe(202);
-      ids.push(res.body.id);
-    }
+    // One bulk request queues the whole batch at once, so however slow the machine, most of it
+    // is still waiting when the shutdown starts.
+    const bulk = await t.api('/api/v1/whatsapp/send/bulk', {
+      body: { messages: Array.from({ length: BATCH }, (_, i) => ({ to: `+1415555${String(1000 + i)}`, message: `batch ${i}` })) },
+      token: t.adminToken,
+    });
+    expect({ status: bulk.status, accepted: bulk.body.accepted }).toEqual({ status: 202, accepted: BATCH });
+    const ids: string[] = bulk.body.results.map((r: { id: string }) => r.id);
     const queue = t.app.get<Queue>(getQueueToken(QueueName.WhatsApp));
     await waitFor(async () => (await queue.getActiveCount()) > 0, 'jobs to be running', 10_000, 10);
 
