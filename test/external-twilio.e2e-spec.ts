@@ -1,4 +1,4 @@
-import { TwilioSandbox } from '../src/sandbox/twilio-sandbox';
+import { TwilioSandbox } from '../libs/twilio-sandbox/twilio-sandbox';
 import { freePort, startTestApp, TestApp, waitFor } from './support/test-app';
 
 const ACCOUNT_SID = 'AC' + '1f'.repeat(16);

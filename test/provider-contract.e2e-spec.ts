@@ -1,4 +1,4 @@
-import { buildAjv, expectValid, Json, loadSpec, MESSAGES_PATH } from './support/twilio-openapi';
+import { buildAjv, expectValid, Json, loadSpec, MESSAGES_PATH } from '../libs/twilio-sandbox/test/twilio-openapi';
 import { startTestApp, TestApp, waitFor } from './support/test-app';
 
 const TEMPLATE = 'HX0000000000000000000000000000a002';

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Browser, Locator, Page, chromium } from 'playwright-core';
-import { startTestApp, TestApp, waitFor } from '../support/test-app';
+import { startTestApp, TestApp, waitFor } from './support/test-app';
 
 // Debian's package; .ci/run installs it. Playwright's own browser downloads are not reachable from CI.
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

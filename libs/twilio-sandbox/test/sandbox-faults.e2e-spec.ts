@@ -1,5 +1,5 @@
 import twilio from 'twilio';
-import { SandboxFaults, SandboxRequestStats, TwilioSandbox } from '../../src/sandbox/twilio-sandbox';
+import { SandboxFaults, SandboxRequestStats, TwilioSandbox } from '../twilio-sandbox';
 import {
   ACCOUNT_SID,
   AUTH_TOKEN,

@@ -2,7 +2,7 @@ import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import twilio from 'twilio';
 import RequestClient from 'twilio/lib/base/RequestClient';
-import { SandboxLogger } from '../../src/sandbox/sandbox.types';
+import { SandboxLogger } from '../sandbox.types';
 
 export const ACCOUNT_SID = 'AC00000000000000000000000000000000';
 export const AUTH_TOKEN = 'sandbox-auth-token-0000000000000';

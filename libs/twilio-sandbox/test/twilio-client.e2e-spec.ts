@@ -1,6 +1,6 @@
 import twilio from 'twilio';
-import { SandboxTemplateSid } from '../../src/sandbox/content-templates';
-import { TwilioSandbox } from '../../src/sandbox/twilio-sandbox';
+import { SandboxTemplateSid } from '../content-templates';
+import { TwilioSandbox } from '../twilio-sandbox';
 import {
   ACCOUNT_SID,
   API_KEY,

@@ -1,6 +1,6 @@
-import { buildAjv, expectValid, Json, loadSpec, MESSAGE_SCHEMA, MESSAGES_PATH, strictObject } from '../support/twilio-openapi';
-import { SandboxTemplateSid } from '../../src/sandbox/content-templates';
-import { TwilioSandbox } from '../../src/sandbox/twilio-sandbox';
+import { buildAjv, expectValid, Json, loadSpec, MESSAGE_SCHEMA, MESSAGES_PATH, strictObject } from './twilio-openapi';
+import { SandboxTemplateSid } from '../content-templates';
+import { TwilioSandbox } from '../twilio-sandbox';
 import {
   ACCOUNT_SID,
   AUTH_TOKEN,

@@ -1,8 +1,8 @@
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import twilio from 'twilio';
-import { SandboxTemplateSid } from '../../src/sandbox/content-templates';
-import { TwilioSandbox } from '../../src/sandbox/twilio-sandbox';
+import { SandboxTemplateSid } from '../content-templates';
+import { TwilioSandbox } from '../twilio-sandbox';
 import {
   ACCOUNT_SID,
   AUTH_TOKEN,

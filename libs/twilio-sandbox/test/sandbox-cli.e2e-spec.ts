@@ -2,11 +2,11 @@ import { ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { basicAuth } from './sandbox-test-kit';
 
-const CLI = path.resolve(__dirname, '../../src/sandbox/sandbox.cli.ts');
+const CLI = path.resolve(__dirname, '../sandbox.cli.ts');
 
 function startCli(args: string[]): { child: ChildProcess; baseUrl: Promise<string>; exit: Promise<number | null> } {
   const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', CLI, ...args], {
-    cwd: path.resolve(__dirname, '../..'),
+    cwd: path.resolve(__dirname, '../../..'),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
