@@ -1,7 +1,7 @@
 import { FastifyInstance } from 'fastify';
 import { SANDBOX_TEMPLATES, findTemplate, toContentResource } from './content-templates';
 import { SandboxEngine } from './sandbox-engine';
-import { TwilioApiError } from './twilio-error-codes';
+import { TwilioApiError } from './simulated-errors';
 import { TWILIO_CONTENT_ORIGIN } from './twilio-format';
 
 const DEFAULT_PAGE_SIZE = 50;

@@ -1,5 +1,5 @@
 import { SANDBOX_TEMPLATES, SandboxTemplateSid, renderTemplate } from './content-templates';
-import { TwilioApiError, TwilioErrorCode } from './twilio-error-codes';
+import { TwilioApiError, SimulatedErrorCode } from './simulated-errors';
 
 function errorCodeOf(run: () => unknown): number | undefined {
   try {
@@ -22,11 +22,11 @@ describe('renderTemplate', () => {
   });
 
   it('refuses unknown or malformed SIDs with 21655 and bad variables with 21656', () => {
-    expect(errorCodeOf(() => renderTemplate(`HX${'0'.repeat(32)}`, undefined))).toBe(TwilioErrorCode.InvalidContentSid);
-    expect(errorCodeOf(() => renderTemplate('HXnope', undefined))).toBe(TwilioErrorCode.InvalidContentSid);
-    expect(errorCodeOf(() => renderTemplate(SandboxTemplateSid.OrderUpdate, 'not json'))).toBe(TwilioErrorCode.InvalidContentVariables);
-    expect(errorCodeOf(() => renderTemplate(SandboxTemplateSid.OrderUpdate, '["a"]'))).toBe(TwilioErrorCode.InvalidContentVariables);
-    expect(errorCodeOf(() => renderTemplate(SandboxTemplateSid.OrderUpdate, '{"1":{"x":1}}'))).toBe(TwilioErrorCode.InvalidContentVariables);
+    expect(errorCodeOf(() => renderTemplate(`HX${'0'.repeat(32)}`, undefined))).toBe(SimulatedErrorCode.InvalidContentSid);
+    expect(errorCodeOf(() => renderTemplate('HXnope', undefined))).toBe(SimulatedErrorCode.InvalidContentSid);
+    expect(errorCodeOf(() => renderTemplate(SandboxTemplateSid.OrderUpdate, 'not json'))).toBe(SimulatedErrorCode.InvalidContentVariables);
+    expect(errorCodeOf(() => renderTemplate(SandboxTemplateSid.OrderUpdate, '["a"]'))).toBe(SimulatedErrorCode.InvalidContentVariables);
+    expect(errorCodeOf(() => renderTemplate(SandboxTemplateSid.OrderUpdate, '{"1":{"x":1}}'))).toBe(SimulatedErrorCode.InvalidContentVariables);
   });
 
   it('ships templates whose SIDs match Twilio’s HX pattern', () => {

@@ -1,4 +1,4 @@
-import { TwilioApiError, TwilioErrorCode } from './twilio-error-codes';
+import { TwilioApiError, SimulatedErrorCode } from './simulated-errors';
 import { TWILIO_CONTENT_ORIGIN } from './twilio-format';
 
 /** Fixed SIDs so the service's seeds and tests can name the demo templates. */
@@ -84,7 +84,7 @@ export interface RenderedTemplate {
 export function renderTemplate(contentSid: string, rawVariables: string | undefined): RenderedTemplate {
   const template = CONTENT_SID_PATTERN.test(contentSid) ? findTemplate(contentSid) : undefined;
   if (!template) {
-    throw TwilioApiError.badRequest(TwilioErrorCode.InvalidContentSid);
+    throw TwilioApiError.badRequest(SimulatedErrorCode.InvalidContentSid);
   }
   const supplied = parseContentVariables(rawVariables);
   const variables = { ...template.variables, ...supplied };
@@ -101,15 +101,15 @@ function parseContentVariables(raw: string | undefined): Record<string, string> 
   try {
     parsed = JSON.parse(raw);
   } catch {
-    throw TwilioApiError.badRequest(TwilioErrorCode.InvalidContentVariables);
+    throw TwilioApiError.badRequest(SimulatedErrorCode.InvalidContentVariables);
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw TwilioApiError.badRequest(TwilioErrorCode.InvalidContentVariables);
+    throw TwilioApiError.badRequest(SimulatedErrorCode.InvalidContentVariables);
   }
   const variables: Record<string, string> = {};
   for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
     if (typeof value !== 'string' && typeof value !== 'number') {
-      throw TwilioApiError.badRequest(TwilioErrorCode.InvalidContentVariables);
+      throw TwilioApiError.badRequest(SimulatedErrorCode.InvalidContentVariables);
     }
     variables[key] = String(value);
   }

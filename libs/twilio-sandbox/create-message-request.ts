@@ -1,11 +1,11 @@
 import { renderTemplate } from './content-templates';
 import { MagicNumberEffect, MagicNumberField, findMagicNumber, magicRejection } from './magic-numbers';
 import { MessageChannel, PostedParams } from './sandbox.types';
-import { TwilioApiError, TwilioErrorCode, numberErrors } from './twilio-error-codes';
+import { TwilioApiError, SimulatedErrorCode, numberErrors } from './simulated-errors';
 import { allValues, firstValue, isE164, isHttpUrl, parseAddress } from './twilio-format';
 
-export const MAX_BODY_LENGTH = 1600;
-export const MAX_MEDIA_URLS = 10;
+const MAX_BODY_LENGTH = 1600;
+const MAX_MEDIA_URLS = 10;
 const MESSAGING_SERVICE_SID = /^MG[0-9a-fA-F]{32}$/;
 
 /** A create request that passed Twilio's checks. */
@@ -47,16 +47,16 @@ export function parseCreateMessageRequest(params: PostedParams): CreateMessageRe
   const statusCallback = nonEmpty(firstValue(params.StatusCallback));
 
   if (to === undefined) {
-    throw TwilioApiError.badRequest(TwilioErrorCode.ToRequired);
+    throw TwilioApiError.badRequest(SimulatedErrorCode.ToRequired);
   }
   if (from === undefined && messagingServiceSid === undefined) {
-    throw TwilioApiError.badRequest(TwilioErrorCode.FromRequired);
+    throw TwilioApiError.badRequest(SimulatedErrorCode.FromRequired);
   }
   if ((rawBody === undefined || rawBody === '') && mediaUrls.length === 0 && contentSid === undefined) {
-    throw TwilioApiError.badRequest(TwilioErrorCode.MessageBodyRequired);
+    throw TwilioApiError.badRequest(SimulatedErrorCode.MessageBodyRequired);
   }
   if (contentVariables !== undefined && contentSid === undefined) {
-    throw TwilioApiError.badRequest(TwilioErrorCode.ContentSidRequired);
+    throw TwilioApiError.badRequest(SimulatedErrorCode.ContentSidRequired);
   }
   if (messagingServiceSid !== undefined && !MESSAGING_SERVICE_SID.test(messagingServiceSid)) {
     throw numberErrors.invalidMessagingService(messagingServiceSid);
@@ -71,7 +71,7 @@ export function parseCreateMessageRequest(params: PostedParams): CreateMessageRe
     throw numberErrors.invalidFrom(from);
   }
   if (fromAddress && fromAddress.channel !== toAddress.channel) {
-    throw TwilioApiError.badRequest(TwilioErrorCode.InvalidFromToPair);
+    throw TwilioApiError.badRequest(SimulatedErrorCode.InvalidFromToPair);
   }
 
   let body = rawBody ?? '';
@@ -82,13 +82,13 @@ export function parseCreateMessageRequest(params: PostedParams): CreateMessageRe
     renderedVariables = rendered.variables;
   }
   if (body.length > MAX_BODY_LENGTH) {
-    throw TwilioApiError.badRequest(TwilioErrorCode.BodyTooLong);
+    throw TwilioApiError.badRequest(SimulatedErrorCode.BodyTooLong);
   }
   if (mediaUrls.length > MAX_MEDIA_URLS) {
-    throw TwilioApiError.badRequest(TwilioErrorCode.TooManyMedia);
+    throw TwilioApiError.badRequest(SimulatedErrorCode.TooManyMedia);
   }
   if (mediaUrls.some((url) => !isHttpUrl(url))) {
-    throw TwilioApiError.badRequest(TwilioErrorCode.InvalidMediaUrl);
+    throw TwilioApiError.badRequest(SimulatedErrorCode.InvalidMediaUrl);
   }
   if (statusCallback !== undefined && !isHttpUrl(statusCallback)) {
     throw numberErrors.invalidStatusCallback(statusCallback);

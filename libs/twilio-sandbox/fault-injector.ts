@@ -1,6 +1,6 @@
 import { DEFAULT_FAULTS, FailNextRule, SandboxFaults } from './sandbox.types';
 import { SandboxControlError } from './sandbox-control.error';
-import { TwilioApiError, TwilioErrorCode, describeTwilioError } from './twilio-error-codes';
+import { TwilioApiError, SimulatedErrorCode, describeSimulatedError } from './simulated-errors';
 
 export enum CreateFaultKind {
   Error = 'error',
@@ -152,17 +152,17 @@ export class FaultInjector {
       }
       return {
         kind: CreateFaultKind.Error,
-        error: new TwilioApiError(rule.httpStatus, rule.code, rule.message ?? describeTwilioError(rule.code)),
+        error: new TwilioApiError(rule.httpStatus, rule.code, rule.message ?? describeSimulatedError(rule.code)),
       };
     }
     if (this.strikes(this.faults.rateLimitProbability)) {
-      return { kind: CreateFaultKind.Error, error: new TwilioApiError(429, TwilioErrorCode.TooManyRequests) };
+      return { kind: CreateFaultKind.Error, error: new TwilioApiError(429, SimulatedErrorCode.TooManyRequests) };
     }
     if (this.strikes(this.faults.serverErrorProbability)) {
-      return { kind: CreateFaultKind.Error, error: new TwilioApiError(500, TwilioErrorCode.InternalServerError) };
+      return { kind: CreateFaultKind.Error, error: new TwilioApiError(500, SimulatedErrorCode.InternalServerError) };
     }
     if (this.strikes(this.faults.serviceUnavailableProbability)) {
-      return { kind: CreateFaultKind.Error, error: new TwilioApiError(503, TwilioErrorCode.ServiceUnavailable) };
+      return { kind: CreateFaultKind.Error, error: new TwilioApiError(503, SimulatedErrorCode.ServiceUnavailable) };
     }
     if (this.strikes(this.faults.timeoutProbability)) {
       return { kind: CreateFaultKind.Timeout, answerAfterMs: this.faults.timeoutAnswerAfterMs };

@@ -1,4 +1,4 @@
-import { TwilioErrorCode, TwilioApiError, numberErrors } from './twilio-error-codes';
+import { SimulatedErrorCode, TwilioApiError, numberErrors } from './simulated-errors';
 import { TwilioMessageStatus } from './sandbox.types';
 
 export enum MagicNumberField {
@@ -18,7 +18,7 @@ export interface MagicNumber {
   number: string;
   field: MagicNumberField;
   effect: MagicNumberEffect;
-  errorCode: TwilioErrorCode;
+  errorCode: SimulatedErrorCode;
   /** Final status for FailAfterAccept numbers. */
   finalStatus?: TwilioMessageStatus.Failed | TwilioMessageStatus.Undelivered;
   description: string;
@@ -36,63 +36,63 @@ export const MAGIC_NUMBERS: readonly MagicNumber[] = [
     number: '+15005550001',
     field: MagicNumberField.To,
     effect: MagicNumberEffect.RejectOnCreate,
-    errorCode: TwilioErrorCode.InvalidToNumber,
+    errorCode: SimulatedErrorCode.InvalidToNumber,
     description: 'Invalid To number',
   },
   {
     number: '+15005550002',
     field: MagicNumberField.To,
     effect: MagicNumberEffect.RejectOnCreate,
-    errorCode: TwilioErrorCode.ToNotReachable,
+    errorCode: SimulatedErrorCode.ToNotReachable,
     description: 'To number cannot be routed to',
   },
   {
     number: '+15005550003',
     field: MagicNumberField.To,
     effect: MagicNumberEffect.RejectOnCreate,
-    errorCode: TwilioErrorCode.RegionNotEnabled,
+    errorCode: SimulatedErrorCode.RegionNotEnabled,
     description: 'No permission to send to the region of the To number',
   },
   {
     number: '+15005550004',
     field: MagicNumberField.To,
     effect: MagicNumberEffect.RejectOnCreate,
-    errorCode: TwilioErrorCode.UnsubscribedRecipient,
+    errorCode: SimulatedErrorCode.UnsubscribedRecipient,
     description: 'To number has unsubscribed (blocked you)',
   },
   {
     number: '+15005550009',
     field: MagicNumberField.To,
     effect: MagicNumberEffect.RejectOnCreate,
-    errorCode: TwilioErrorCode.ToNotMobile,
+    errorCode: SimulatedErrorCode.ToNotMobile,
     description: 'To number cannot receive messages (not a mobile / WhatsApp number)',
   },
   {
     number: '+15005550001',
     field: MagicNumberField.From,
     effect: MagicNumberEffect.RejectOnCreate,
-    errorCode: TwilioErrorCode.InvalidFromNumber,
+    errorCode: SimulatedErrorCode.InvalidFromNumber,
     description: 'Invalid From number',
   },
   {
     number: '+15005550007',
     field: MagicNumberField.From,
     effect: MagicNumberEffect.RejectOnCreate,
-    errorCode: TwilioErrorCode.FromNotOwned,
+    errorCode: SimulatedErrorCode.FromNotOwned,
     description: 'From number is not owned by the account',
   },
   {
     number: '+15005550008',
     field: MagicNumberField.From,
     effect: MagicNumberEffect.RejectOnCreate,
-    errorCode: TwilioErrorCode.FromQueueFull,
+    errorCode: SimulatedErrorCode.FromQueueFull,
     description: "From number's message queue is full",
   },
   {
     number: '+15005550010',
     field: MagicNumberField.To,
     effect: MagicNumberEffect.FailAfterAccept,
-    errorCode: TwilioErrorCode.UnreachableHandset,
+    errorCode: SimulatedErrorCode.UnreachableHandset,
     finalStatus: TwilioMessageStatus.Undelivered,
     description: 'Accepted and sent, then undelivered: handset unreachable',
   },
@@ -100,7 +100,7 @@ export const MAGIC_NUMBERS: readonly MagicNumber[] = [
     number: '+15005550011',
     field: MagicNumberField.To,
     effect: MagicNumberEffect.FailAfterAccept,
-    errorCode: TwilioErrorCode.UnknownError,
+    errorCode: SimulatedErrorCode.UnknownError,
     finalStatus: TwilioMessageStatus.Failed,
     description: 'Accepted, then failed: unknown error',
   },
@@ -108,7 +108,7 @@ export const MAGIC_NUMBERS: readonly MagicNumber[] = [
     number: '+15005550012',
     field: MagicNumberField.To,
     effect: MagicNumberEffect.FailAfterAccept,
-    errorCode: TwilioErrorCode.OutsideSessionWindow,
+    errorCode: SimulatedErrorCode.OutsideSessionWindow,
     finalStatus: TwilioMessageStatus.Failed,
     description: 'Accepted, then failed: outside the WhatsApp 24h window (free-form message)',
   },
@@ -116,7 +116,7 @@ export const MAGIC_NUMBERS: readonly MagicNumber[] = [
     number: '+15005550013',
     field: MagicNumberField.To,
     effect: MagicNumberEffect.FailAfterAccept,
-    errorCode: TwilioErrorCode.InvalidRecipient,
+    errorCode: SimulatedErrorCode.InvalidRecipient,
     finalStatus: TwilioMessageStatus.Failed,
     description: 'Accepted, then failed: invalid WhatsApp recipient',
   },
@@ -124,7 +124,7 @@ export const MAGIC_NUMBERS: readonly MagicNumber[] = [
     number: '+15005550014',
     field: MagicNumberField.To,
     effect: MagicNumberEffect.FailAfterAccept,
-    errorCode: TwilioErrorCode.UnknownDestination,
+    errorCode: SimulatedErrorCode.UnknownDestination,
     finalStatus: TwilioMessageStatus.Undelivered,
     description: 'Accepted and sent, then undelivered: unknown destination',
   },
@@ -137,17 +137,17 @@ export function findMagicNumber(field: MagicNumberField, number: string): MagicN
 /** The refusal a RejectOnCreate number gets, worded with the addresses as posted. */
 export function magicRejection(entry: MagicNumber, to: string, from: string, channelName: string): TwilioApiError {
   switch (entry.errorCode) {
-    case TwilioErrorCode.InvalidToNumber:
+    case SimulatedErrorCode.InvalidToNumber:
       return numberErrors.invalidTo(to);
-    case TwilioErrorCode.InvalidFromNumber:
+    case SimulatedErrorCode.InvalidFromNumber:
       return numberErrors.invalidFrom(from);
-    case TwilioErrorCode.FromNotOwned:
+    case SimulatedErrorCode.FromNotOwned:
       return numberErrors.fromNotOwned(from);
-    case TwilioErrorCode.RegionNotEnabled:
+    case SimulatedErrorCode.RegionNotEnabled:
       return numberErrors.regionNotEnabled(to);
-    case TwilioErrorCode.ToNotReachable:
+    case SimulatedErrorCode.ToNotReachable:
       return numberErrors.notReachable(to, from, channelName);
-    case TwilioErrorCode.ToNotMobile:
+    case SimulatedErrorCode.ToNotMobile:
       return numberErrors.notMobile(to);
     default:
       return TwilioApiError.badRequest(entry.errorCode);

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { CONTROL_PREFIX } from './control-api.routes';
-import { DEFAULT_WHATSAPP_SENDER } from './message-lifecycle';
+import { DEFAULT_WHATSAPP_SENDER } from './delivery-simulation';
 import { FailureStatus, SuccessFinalStatus, TwilioMessageStatus } from './sandbox.types';
-import { TwilioErrorCode } from './twilio-error-codes';
+import { SimulatedErrorCode } from './simulated-errors';
 
 /** A failure the page offers on a message, with the status Twilio reports that code under. */
 export interface PhoneFailureOption {
   status: FailureStatus;
-  code: TwilioErrorCode;
+  code: SimulatedErrorCode;
   label: string;
 }
 
@@ -30,11 +30,11 @@ export interface PhonePageConfig {
 export const PHONE_PAGE_POLL_INTERVAL_MS = 500;
 
 export const PHONE_PAGE_FAILURES: readonly PhoneFailureOption[] = [
-  { status: TwilioMessageStatus.Undelivered, code: TwilioErrorCode.UnreachableHandset, label: 'unreachable (undelivered)' },
-  { status: TwilioMessageStatus.Undelivered, code: TwilioErrorCode.UnknownDestination, label: 'unknown number (undelivered)' },
-  { status: TwilioMessageStatus.Failed, code: TwilioErrorCode.OutsideSessionWindow, label: 'outside 24h window (failed)' },
-  { status: TwilioMessageStatus.Failed, code: TwilioErrorCode.InvalidRecipient, label: 'invalid recipient (failed)' },
-  { status: TwilioMessageStatus.Failed, code: TwilioErrorCode.UnknownError, label: 'unknown error (failed)' },
+  { status: TwilioMessageStatus.Undelivered, code: SimulatedErrorCode.UnreachableHandset, label: 'unreachable (undelivered)' },
+  { status: TwilioMessageStatus.Undelivered, code: SimulatedErrorCode.UnknownDestination, label: 'unknown number (undelivered)' },
+  { status: TwilioMessageStatus.Failed, code: SimulatedErrorCode.OutsideSessionWindow, label: 'outside 24h window (failed)' },
+  { status: TwilioMessageStatus.Failed, code: SimulatedErrorCode.InvalidRecipient, label: 'invalid recipient (failed)' },
+  { status: TwilioMessageStatus.Failed, code: SimulatedErrorCode.UnknownError, label: 'unknown error (failed)' },
 ];
 
 export const PHONE_PAGE_HOLDS: readonly PhoneHoldOption[] = [

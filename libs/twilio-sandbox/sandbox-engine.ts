@@ -3,7 +3,7 @@ import { CreateMessageRequest, parseCreateMessageRequest } from './create-messag
 import { CreateFaultKind, FaultInjector } from './fault-injector';
 import { buildInboundParams } from './inbound-message';
 import { MagicNumberEffect, MagicNumberField, findMagicNumber } from './magic-numbers';
-import { MessageLifecycle, ResolvedFate } from './message-lifecycle';
+import { DeliverySimulation, ResolvedFate } from './delivery-simulation';
 import { MessageStore } from './message-store';
 import { RequestLog } from './request-log';
 import { SandboxControlError } from './sandbox-control.error';
@@ -24,11 +24,11 @@ import {
   TwilioMessageResource,
   TwilioMessageStatus,
   WebhookAttemptRecord,
-  WebhookKind,
+  SimulatedWebhookKind,
 } from './sandbox.types';
-import { SenderRateLimiter } from './sender-rate-limiter';
+import { SenderThroughputGate } from './sender-throughput-gate';
 import { StatusCallbackDispatcher } from './status-callback-dispatcher';
-import { TwilioApiError, TwilioErrorCode, describeTwilioError } from './twilio-error-codes';
+import { TwilioApiError, SimulatedErrorCode, describeSimulatedError } from './simulated-errors';
 import {
   SidPrefix,
   TWILIO_API_VERSION,
@@ -70,9 +70,9 @@ const MAX_PAGE_SIZE = 1000;
 const SESSION_WINDOW_MS = 24 * 60 * 60 * 1000;
 const MAX_WEBHOOK_ATTEMPT_RECORDS = 10_000;
 // When a failure is forced without a code, use the code Twilio gives for that outcome when it knows no better.
-const DEFAULT_FAILURE_CODES: Partial<Record<TwilioMessageStatus, TwilioErrorCode>> = {
-  [TwilioMessageStatus.Failed]: TwilioErrorCode.UnknownError,
-  [TwilioMessageStatus.Undelivered]: TwilioErrorCode.UnreachableHandset,
+const DEFAULT_FAILURE_CODES: Partial<Record<TwilioMessageStatus, SimulatedErrorCode>> = {
+  [TwilioMessageStatus.Failed]: SimulatedErrorCode.UnknownError,
+  [TwilioMessageStatus.Undelivered]: SimulatedErrorCode.UnreachableHandset,
 };
 const LIST_FILTERS = ['To', 'From', 'DateSent', 'DateSent<', 'DateSent>'] as const;
 
@@ -84,7 +84,7 @@ function parseNonNegativeInteger(raw: string | undefined): number | undefined {
   return raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : undefined;
 }
 
-function isMessageStatus(value: unknown): value is TwilioMessageStatus {
+function isTwilioMessageStatus(value: unknown): value is TwilioMessageStatus {
   return typeof value === 'string' && (Object.values(TwilioMessageStatus) as string[]).includes(value);
 }
 
@@ -99,7 +99,7 @@ export class SandboxEngine {
   private webhookAttempts: WebhookAttemptRecord[] = [];
   private readonly instanceId = randomBytes(4).toString('hex');
   private readonly sender: WebhookSender;
-  private readonly lifecycle: MessageLifecycle;
+  private readonly delivery: DeliverySimulation;
 
   constructor(private readonly options: SandboxEngineOptions) {
     this.sender = new WebhookSender(options.authToken, this.timers, options.logger, (record) => {
@@ -115,12 +115,12 @@ export class SandboxEngine {
       this.timers,
       options.logger,
     );
-    this.lifecycle = new MessageLifecycle({
+    this.delivery = new DeliverySimulation({
       store: this.store,
       dispatcher,
       timers: this.timers,
       faults: this.faults,
-      rateLimiter: new SenderRateLimiter(),
+      throughputGate: new SenderThroughputGate(),
       requestLog: this.requestLog,
       statusDelayMs: options.statusDelayMs,
     });
@@ -212,7 +212,7 @@ export class SandboxEngine {
     if (!this.store.get(sid)) {
       throw TwilioApiError.notFound(path);
     }
-    this.lifecycle.cancel(sid);
+    this.delivery.cancel(sid);
     this.store.delete(sid);
   }
 
@@ -314,7 +314,7 @@ export class SandboxEngine {
       return { status: 0, body: '', messageSid: sid };
     }
     const outcome = await this.sender.send({
-      kind: WebhookKind.Inbound,
+      kind: SimulatedWebhookKind.Inbound,
       configuredUrl: webhookUrl,
       messageSid: sid,
       status: TwilioMessageStatus.Received,
@@ -328,15 +328,15 @@ export class SandboxEngine {
     if (!message) {
       throw new SandboxControlError(`no message ${sid}`, 404);
     }
-    if (!isMessageStatus(forced?.status)) {
+    if (!isTwilioMessageStatus(forced?.status)) {
       throw new SandboxControlError(`status must be one of ${Object.values(TwilioMessageStatus).join(', ')}`);
     }
     if (forced.errorCode !== undefined && (typeof forced.errorCode !== 'number' || !Number.isInteger(forced.errorCode))) {
       throw new SandboxControlError('errorCode must be an integer');
     }
     const errorCode = forced.errorCode ?? DEFAULT_FAILURE_CODES[forced.status] ?? null;
-    const errorMessage = errorCode === null ? null : (forced.errorMessage ?? describeTwilioError(errorCode));
-    this.lifecycle.force(message, forced.status, errorCode, errorMessage);
+    const errorMessage = errorCode === null ? null : (forced.errorMessage ?? describeSimulatedError(errorCode));
+    this.delivery.force(message, forced.status, errorCode, errorMessage);
     return structuredClone(message);
   }
 
@@ -421,7 +421,7 @@ export class SandboxEngine {
 
   /** Back to a fresh sandbox: no messages, records, faults, fates or session windows. */
   reset(): void {
-    this.lifecycle.clear();
+    this.delivery.clear();
     this.store.clear();
     this.requestLog.clear();
     this.faults.reset();
@@ -494,7 +494,7 @@ export class SandboxEngine {
       statusHistory: [{ status, at: now.toISOString(), errorCode: null }],
     };
     this.store.add(message);
-    this.lifecycle.start(message, this.resolveFate(request));
+    this.delivery.start(message, this.resolveFate(request));
     return message;
   }
 
@@ -506,14 +506,14 @@ export class SandboxEngine {
         return {
           status: explicit.status as TwilioMessageStatus,
           errorCode: explicit.errorCode,
-          errorMessage: explicit.errorMessage ?? describeTwilioError(explicit.errorCode),
+          errorMessage: explicit.errorMessage ?? describeSimulatedError(explicit.errorCode),
         };
       }
       return { status: explicit.status as TwilioMessageStatus, errorCode: null, errorMessage: null };
     }
     const magic = findMagicNumber(MagicNumberField.To, request.toNumber);
     if (magic?.effect === MagicNumberEffect.FailAfterAccept && magic.finalStatus) {
-      return { status: magic.finalStatus, errorCode: magic.errorCode, errorMessage: describeTwilioError(magic.errorCode) };
+      return { status: magic.finalStatus, errorCode: magic.errorCode, errorMessage: describeSimulatedError(magic.errorCode) };
     }
     if (
       this.faults.sessionWindow &&
@@ -523,8 +523,8 @@ export class SandboxEngine {
     ) {
       return {
         status: TwilioMessageStatus.Failed,
-        errorCode: TwilioErrorCode.OutsideSessionWindow,
-        errorMessage: describeTwilioError(TwilioErrorCode.OutsideSessionWindow),
+        errorCode: SimulatedErrorCode.OutsideSessionWindow,
+        errorMessage: describeSimulatedError(SimulatedErrorCode.OutsideSessionWindow),
       };
     }
     return {

@@ -204,14 +204,14 @@ export interface InboundMessageResult {
   messageSid: string;
 }
 
-export enum WebhookKind {
+export enum SimulatedWebhookKind {
   StatusCallback = 'status-callback',
   Inbound = 'inbound',
 }
 
 /** One HTTP attempt the sandbox made to the service (status callback or inbound webhook). */
 export interface WebhookAttemptRecord {
-  kind: WebhookKind;
+  kind: SimulatedWebhookKind;
   /** The URL as configured, fragment included. */
   url: string;
   messageSid: string;

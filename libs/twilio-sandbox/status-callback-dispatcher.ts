@@ -5,7 +5,7 @@ import {
   SandboxLogger,
   SandboxMessage,
   TwilioMessageStatus,
-  WebhookKind,
+  SimulatedWebhookKind,
 } from './sandbox.types';
 import { TWILIO_API_VERSION, parseAddress, toRawDlrDoneDate } from './twilio-format';
 import { WebhookSender } from './webhook-sender';
@@ -141,7 +141,7 @@ export class StatusCallbackDispatcher {
           return;
         }
         const request = {
-          kind: WebhookKind.StatusCallback,
+          kind: SimulatedWebhookKind.StatusCallback,
           configuredUrl: callback.url,
           messageSid: callback.messageSid,
           status: callback.status,

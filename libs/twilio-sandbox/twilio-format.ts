@@ -48,7 +48,7 @@ export function toIsoSecond(date: Date): string {
   return date.toISOString().slice(0, 19) + 'Z';
 }
 
-export const WHATSAPP_PREFIX = 'whatsapp:';
+const WHATSAPP_PREFIX = 'whatsapp:';
 const E164 = /^\+[1-9]\d{1,14}$/;
 
 export interface ChannelAddress {

@@ -18,7 +18,7 @@ import {
   SandboxRequestStats,
   WebhookAttemptRecord,
 } from './sandbox.types';
-import { TwilioApiError, TwilioErrorCode } from './twilio-error-codes';
+import { TwilioApiError, SimulatedErrorCode } from './simulated-errors';
 
 // The service codes against this file; it should not need to know where the types live.
 export type {
@@ -118,7 +118,7 @@ export class TwilioSandbox {
         return reply.code(error.statusCode).send(new TwilioApiError(error.statusCode, error.statusCode, error.message).toBody());
       }
       this.logger.error(`[twilio-sandbox] ${request.method} ${request.url} failed: ${error.stack ?? error.message}`);
-      return reply.code(500).send(new TwilioApiError(500, TwilioErrorCode.InternalServerError).toBody());
+      return reply.code(500).send(new TwilioApiError(500, SimulatedErrorCode.InternalServerError).toBody());
     });
     app.setNotFoundHandler((request, reply) =>
       reply.code(404).send(TwilioApiError.notFound(request.url.split('?')[0]).toBody()),

@@ -4,10 +4,10 @@ import https from 'node:https';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks';
 import { AttemptFailure, failureForStatus, parseConnectionOverrides, shouldRetry } from './connection-overrides';
 import { SandboxTimers } from './sandbox-timers';
-import { SandboxLogger, WebhookAttemptRecord, WebhookKind } from './sandbox.types';
+import { SandboxLogger, WebhookAttemptRecord, SimulatedWebhookKind } from './sandbox.types';
 
 export interface WebhookRequest {
-  kind: WebhookKind;
+  kind: SimulatedWebhookKind;
   /** As configured by the service: Twilio signs this exact string, fragment included. */
   configuredUrl: string;
   messageSid: string;

@@ -3,7 +3,7 @@
  * second; the rest wait in Twilio's queue, still `queued`, and leave in order at
  * that pace. Slots are handed out at reservation time, so the order is FIFO.
  */
-export class SenderRateLimiter {
+export class SenderThroughputGate {
   private readonly nextFreeSlotMs = new Map<string, number>();
 
   /** The time the message may leave the queue: no earlier than `earliestMs`, and one slot after the sender's previous message. */

@@ -3,7 +3,7 @@ import { MessageStore } from './message-store';
 import { RequestLog } from './request-log';
 import { SandboxTimers, ScheduledTask } from './sandbox-timers';
 import { MessageChannel, SandboxMessage, TwilioMessageStatus } from './sandbox.types';
-import { SenderRateLimiter } from './sender-rate-limiter';
+import { SenderThroughputGate } from './sender-throughput-gate';
 import { StatusCallbackDispatcher } from './status-callback-dispatcher';
 import { countSegments, toRfc2822 } from './twilio-format';
 
@@ -40,12 +40,12 @@ const HANDED_ON_STATUSES = new Set<TwilioMessageStatus>([
   TwilioMessageStatus.Undelivered,
 ]);
 
-export interface MessageLifecycleDeps {
+export interface DeliverySimulationDeps {
   store: MessageStore;
   dispatcher: StatusCallbackDispatcher;
   timers: SandboxTimers;
   faults: FaultInjector;
-  rateLimiter: SenderRateLimiter;
+  throughputGate: SenderThroughputGate;
   requestLog: RequestLog;
   statusDelayMs: number;
 }
@@ -55,10 +55,10 @@ export interface MessageLifecycleDeps {
  * statusDelayMs: [accepted ->] queued -> sent -> delivered -> read, or into
  * failed (before sending) / undelivered (after sending) when its fate says so.
  */
-export class MessageLifecycle {
+export class DeliverySimulation {
   private readonly pending = new Map<string, ScheduledTask>();
 
-  constructor(private readonly deps: MessageLifecycleDeps) {}
+  constructor(private readonly deps: DeliverySimulationDeps) {}
 
   start(message: SandboxMessage, fate: ResolvedFate): void {
     const stages = this.plan(message, fate);
@@ -85,7 +85,7 @@ export class MessageLifecycle {
     }
     this.pending.clear();
     this.deps.dispatcher.clear();
-    this.deps.rateLimiter.clear();
+    this.deps.throughputGate.clear();
   }
 
   private plan(message: SandboxMessage, fate: ResolvedFate): PlannedStage[] {
@@ -131,7 +131,7 @@ export class MessageLifecycle {
       let nextDueMs = Date.now() + this.deps.statusDelayMs;
       if (next.leavesQueue) {
         const sender = message.resource.from ?? message.resource.messaging_service_sid ?? '';
-        nextDueMs = this.deps.rateLimiter.reserve(sender, nextDueMs, this.deps.faults.senderMps);
+        nextDueMs = this.deps.throughputGate.reserve(sender, nextDueMs, this.deps.faults.senderMps);
       }
       this.scheduleStage(sid, stages, index + 1, nextDueMs);
     });

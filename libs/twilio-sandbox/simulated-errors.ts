@@ -1,8 +1,10 @@
 /**
  * Twilio error codes the sandbox answers with. Messages follow the wording of
  * Twilio's REST answers and error reference (https://www.twilio.com/docs/api/errors).
+ * Deliberately not the service's error table: the sandbox stands for Twilio, so a
+ * change to how the service reads a code must not change what "Twilio" answers.
  */
-export enum TwilioErrorCode {
+export enum SimulatedErrorCode {
   Authenticate = 20003,
   NotFound = 20404,
   TooManyRequests = 20429,
@@ -39,34 +41,34 @@ export enum TwilioErrorCode {
 export const TWILIO_ERROR_DOCS_BASE = 'https://www.twilio.com/docs/errors/';
 
 /** Fixed wordings; errors about a given number are built by the functions below. */
-export const TWILIO_ERROR_MESSAGES: Readonly<Partial<Record<TwilioErrorCode, string>>> = {
-  [TwilioErrorCode.Authenticate]: 'Authenticate',
-  [TwilioErrorCode.TooManyRequests]: 'Too Many Requests',
-  [TwilioErrorCode.InternalServerError]: 'Internal Server Error',
-  [TwilioErrorCode.ServiceUnavailable]: 'Service Unavailable',
-  [TwilioErrorCode.MessageBodyRequired]: 'Message body is required.',
-  [TwilioErrorCode.FromRequired]: "A 'From' phone number is required.",
-  [TwilioErrorCode.ToRequired]: "A 'To' phone number is required.",
-  [TwilioErrorCode.UnsubscribedRecipient]: 'Attempt to send to unsubscribed recipient',
-  [TwilioErrorCode.FromQueueFull]: "This 'From' number has exceeded the maximum number of queued messages",
-  [TwilioErrorCode.BodyTooLong]: 'The concatenated message body exceeds the 1600 character limit.',
-  [TwilioErrorCode.InvalidMediaUrl]: 'Invalid media URL(s)',
-  [TwilioErrorCode.TooManyMedia]: 'Number of media files exceeds allowed limit',
-  [TwilioErrorCode.ContentSidRequired]: 'ContentSid Required',
-  [TwilioErrorCode.InvalidContentSid]: 'The ContentSid is Invalid',
-  [TwilioErrorCode.InvalidContentVariables]: 'The ContentVariables Parameter is invalid.',
-  [TwilioErrorCode.InvalidFromToPair]: 'Invalid From and To pair. From and To should be of the same channel',
-  [TwilioErrorCode.QueueOverflow]: 'Queue overflow',
-  [TwilioErrorCode.UnreachableHandset]: 'Unreachable destination handset',
-  [TwilioErrorCode.UnknownDestination]: 'Unknown destination handset',
-  [TwilioErrorCode.UnknownError]: 'Unknown error',
-  [TwilioErrorCode.OutsideSessionWindow]:
+export const SIMULATED_ERROR_MESSAGES: Readonly<Partial<Record<SimulatedErrorCode, string>>> = {
+  [SimulatedErrorCode.Authenticate]: 'Authenticate',
+  [SimulatedErrorCode.TooManyRequests]: 'Too Many Requests',
+  [SimulatedErrorCode.InternalServerError]: 'Internal Server Error',
+  [SimulatedErrorCode.ServiceUnavailable]: 'Service Unavailable',
+  [SimulatedErrorCode.MessageBodyRequired]: 'Message body is required.',
+  [SimulatedErrorCode.FromRequired]: "A 'From' phone number is required.",
+  [SimulatedErrorCode.ToRequired]: "A 'To' phone number is required.",
+  [SimulatedErrorCode.UnsubscribedRecipient]: 'Attempt to send to unsubscribed recipient',
+  [SimulatedErrorCode.FromQueueFull]: "This 'From' number has exceeded the maximum number of queued messages",
+  [SimulatedErrorCode.BodyTooLong]: 'The concatenated message body exceeds the 1600 character limit.',
+  [SimulatedErrorCode.InvalidMediaUrl]: 'Invalid media URL(s)',
+  [SimulatedErrorCode.TooManyMedia]: 'Number of media files exceeds allowed limit',
+  [SimulatedErrorCode.ContentSidRequired]: 'ContentSid Required',
+  [SimulatedErrorCode.InvalidContentSid]: 'The ContentSid is Invalid',
+  [SimulatedErrorCode.InvalidContentVariables]: 'The ContentVariables Parameter is invalid.',
+  [SimulatedErrorCode.InvalidFromToPair]: 'Invalid From and To pair. From and To should be of the same channel',
+  [SimulatedErrorCode.QueueOverflow]: 'Queue overflow',
+  [SimulatedErrorCode.UnreachableHandset]: 'Unreachable destination handset',
+  [SimulatedErrorCode.UnknownDestination]: 'Unknown destination handset',
+  [SimulatedErrorCode.UnknownError]: 'Unknown error',
+  [SimulatedErrorCode.OutsideSessionWindow]:
     'Failed to send freeform message because you are outside the allowed window. If you are using WhatsApp, please use a Message Template.',
-  [TwilioErrorCode.InvalidRecipient]: 'Invalid message recipient',
+  [SimulatedErrorCode.InvalidRecipient]: 'Invalid message recipient',
 };
 
-export function describeTwilioError(code: number): string {
-  return TWILIO_ERROR_MESSAGES[code as TwilioErrorCode] ?? `Twilio error ${code}`;
+export function describeSimulatedError(code: number): string {
+  return SIMULATED_ERROR_MESSAGES[code as SimulatedErrorCode] ?? `Twilio error ${code}`;
 }
 
 /** An error answered in Twilio's REST error shape. */
@@ -74,22 +76,22 @@ export class TwilioApiError extends Error {
   constructor(
     readonly httpStatus: number,
     readonly code: number,
-    message: string = describeTwilioError(code),
+    message: string = describeSimulatedError(code),
   ) {
     super(message);
     this.name = 'TwilioApiError';
   }
 
-  static badRequest(code: TwilioErrorCode, message?: string): TwilioApiError {
+  static badRequest(code: SimulatedErrorCode, message?: string): TwilioApiError {
     return new TwilioApiError(400, code, message);
   }
 
   static notFound(path: string): TwilioApiError {
-    return new TwilioApiError(404, TwilioErrorCode.NotFound, `The requested resource ${path} was not found`);
+    return new TwilioApiError(404, SimulatedErrorCode.NotFound, `The requested resource ${path} was not found`);
   }
 
   static unauthorized(): TwilioApiError {
-    return new TwilioApiError(401, TwilioErrorCode.Authenticate);
+    return new TwilioApiError(401, SimulatedErrorCode.Authenticate);
   }
 
   toBody(): TwilioErrorBody {
@@ -111,34 +113,34 @@ export interface TwilioErrorBody {
 
 export const numberErrors = {
   invalidTo: (to: string) =>
-    TwilioApiError.badRequest(TwilioErrorCode.InvalidToNumber, `The 'To' number ${to} is not a valid phone number.`),
+    TwilioApiError.badRequest(SimulatedErrorCode.InvalidToNumber, `The 'To' number ${to} is not a valid phone number.`),
   invalidFrom: (from: string) =>
     TwilioApiError.badRequest(
-      TwilioErrorCode.InvalidFromNumber,
+      SimulatedErrorCode.InvalidFromNumber,
       `The 'From' number ${from} is not a valid phone number, shortcode, or alphanumeric sender ID.`,
     ),
   fromNotOwned: (from: string) =>
     TwilioApiError.badRequest(
-      TwilioErrorCode.FromNotOwned,
+      SimulatedErrorCode.FromNotOwned,
       `The From phone number ${from} is not a valid, SMS-capable inbound phone number or short code for your account.`,
     ),
   regionNotEnabled: (to: string) =>
     TwilioApiError.badRequest(
-      TwilioErrorCode.RegionNotEnabled,
+      SimulatedErrorCode.RegionNotEnabled,
       `Permission to send an SMS has not been enabled for the region indicated by the 'To' number: ${to}.`,
     ),
   notReachable: (to: string, from: string, channelName: string) =>
     TwilioApiError.badRequest(
-      TwilioErrorCode.ToNotReachable,
+      SimulatedErrorCode.ToNotReachable,
       `The 'To' phone number: ${to}, is not currently reachable using the 'From' phone number: ${from} via ${channelName}.`,
     ),
   notMobile: (to: string) =>
-    TwilioApiError.badRequest(TwilioErrorCode.ToNotMobile, `To number: ${to}, is not a mobile number`),
+    TwilioApiError.badRequest(SimulatedErrorCode.ToNotMobile, `To number: ${to}, is not a mobile number`),
   invalidMessagingService: (sid: string) =>
     TwilioApiError.badRequest(
-      TwilioErrorCode.InvalidMessagingServiceSid,
+      SimulatedErrorCode.InvalidMessagingServiceSid,
       `The Messaging Service Sid ${sid} is invalid.`,
     ),
   invalidStatusCallback: (url: string) =>
-    TwilioApiError.badRequest(TwilioErrorCode.InvalidStatusCallback, `The StatusCallback URL ${url} is not a valid URL.`),
+    TwilioApiError.badRequest(SimulatedErrorCode.InvalidStatusCallback, `The StatusCallback URL ${url} is not a valid URL.`),
 };
