@@ -33,7 +33,7 @@ describe('graceful shutdown during a send run (e2e)', () => {
 
   it('finishes running jobs, leaves no job active or stalled, and the next process sends the rest', async () => {
     // Each Twilio call takes 400 ms, so jobs are mid-flight when the shutdown starts.
-    t.sandbox.setFaults({ latencyMs: 400 });
+    t.sandbox.control.setFaults({ latencyMs: 400 });
     const ids: string[] = [];
     for (let i = 0; i < BATCH; i++) {
       const res = await t.api('/api/v1/whatsapp/send', { body: { to: `+1415555${String(1000 + i)}`, message: `batch ${i}` }, token: t.adminToken });

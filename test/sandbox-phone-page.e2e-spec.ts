@@ -173,7 +173,7 @@ describe('the sandbox phone page in a browser, driving the real service (e2e)', 
     expect(etag).toMatch(/^W\/".+"$/);
     const unchanged = await fetch(`${t.sandbox.baseUrl}/sandbox/control/messages`, { headers: { 'If-None-Match': etag! } });
     expect(unchanged.status).toBe(304);
-    await t.sandbox.sendInbound({ from: '+14155550172', to: 'whatsapp:+14155238886', body: 'news' });
+    await t.sandbox.inbound.send({ from: '+14155550172', to: 'whatsapp:+14155238886', body: 'news' });
     const changed = await fetch(`${t.sandbox.baseUrl}/sandbox/control/messages`, { headers: { 'If-None-Match': etag! } });
     expect(changed.status).toBe(200);
     expect(changed.headers.get('etag')).not.toBe(etag);

@@ -1,6 +1,6 @@
 import { FastifyInstance } from 'fastify';
 import { SANDBOX_TEMPLATES, findTemplate, toContentResource } from './content-templates';
-import { SandboxEngine } from './sandbox-engine';
+import { SandboxAccount } from './sandbox-account';
 import { TwilioApiError } from './simulated-errors';
 import { TWILIO_CONTENT_ORIGIN } from './twilio-format';
 
@@ -10,9 +10,9 @@ const DEFAULT_PAGE_SIZE = 50;
  * The read side of Twilio's Content API v1 (served by content.twilio.com in
  * production; here on the same server as the Messages API): the demo templates.
  */
-export function registerContentApi(app: FastifyInstance, engine: SandboxEngine): void {
+export function registerContentApi(app: FastifyInstance, account: SandboxAccount): void {
   app.get<{ Querystring: { PageSize?: string; Page?: string } }>('/v1/Content', async (request) => {
-    engine.assertAuthorized(request.headers.authorization);
+    account.assertAuthorized(request.headers.authorization);
     const requestedSize = Number(request.query.PageSize);
     const pageSize = Number.isInteger(requestedSize) && requestedSize >= 1 && requestedSize <= 1000 ? requestedSize : DEFAULT_PAGE_SIZE;
     const requestedPage = Number(request.query.Page);
@@ -23,7 +23,7 @@ export function registerContentApi(app: FastifyInstance, engine: SandboxEngine):
     const hasNext = start + pageSize < SANDBOX_TEMPLATES.length;
     return {
       contents: SANDBOX_TEMPLATES.slice(start, start + pageSize).map((template) =>
-        toContentResource(template, engine.accountSid),
+        toContentResource(template, account.accountSid),
       ),
       meta: {
         page,
@@ -38,11 +38,11 @@ export function registerContentApi(app: FastifyInstance, engine: SandboxEngine):
   });
 
   app.get<{ Params: { Sid: string } }>('/v1/Content/:Sid', async (request) => {
-    engine.assertAuthorized(request.headers.authorization);
+    account.assertAuthorized(request.headers.authorization);
     const template = findTemplate(request.params.Sid);
     if (!template) {
       throw TwilioApiError.notFound(`/v1/Content/${request.params.Sid}`);
     }
-    return toContentResource(template, engine.accountSid);
+    return toContentResource(template, account.accountSid);
   });
 }

@@ -1,14 +1,27 @@
+import { CreateMessageRequest } from './create-message-request';
 import { FaultInjector } from './fault-injector';
+import { InboundMessages } from './inbound-messages';
+import { MagicNumberEffect, MagicNumberField, findMagicNumber } from './magic-numbers';
 import { MessageStore } from './message-store';
 import { RequestLog } from './request-log';
+import { SandboxControlError } from './sandbox-control.error';
 import { SandboxTimers, ScheduledTask } from './sandbox-timers';
-import { MessageChannel, SandboxMessage, TwilioMessageStatus } from './sandbox.types';
+import {
+  MessageChannel,
+  NumberFate,
+  SandboxLogger,
+  SandboxMessage,
+  TwilioMessageStatus,
+  isTwilioMessageStatus,
+} from './sandbox.types';
 import { SenderThroughputGate } from './sender-throughput-gate';
+import { SimulatedErrorCode, describeSimulatedError } from './simulated-errors';
 import { StatusCallbackDispatcher } from './status-callback-dispatcher';
-import { countSegments, toRfc2822 } from './twilio-format';
+import { SidPrefix, countSegments, newSid, numberKey, toRfc2822 } from './twilio-format';
+import { WebhookSender } from './webhook-sender';
 
 /** How a message will end, decided when it is accepted. */
-export interface ResolvedFate {
+interface ResolvedFate {
   status: TwilioMessageStatus;
   errorCode: number | null;
   errorMessage: string | null;
@@ -40,52 +53,155 @@ const HANDED_ON_STATUSES = new Set<TwilioMessageStatus>([
   TwilioMessageStatus.Undelivered,
 ]);
 
+/** A status applied at once through the control API. */
+export interface ForcedStatus {
+  status: `${TwilioMessageStatus}`;
+  errorCode?: number;
+  errorMessage?: string;
+}
+
+// When a failure is forced without a code, use the code Twilio gives for that outcome when it knows no better.
+const DEFAULT_FAILURE_CODES: Partial<Record<TwilioMessageStatus, SimulatedErrorCode>> = {
+  [TwilioMessageStatus.Failed]: SimulatedErrorCode.UnknownError,
+  [TwilioMessageStatus.Undelivered]: SimulatedErrorCode.UnreachableHandset,
+};
+
 export interface DeliverySimulationDeps {
   store: MessageStore;
-  dispatcher: StatusCallbackDispatcher;
   timers: SandboxTimers;
   faults: FaultInjector;
-  throughputGate: SenderThroughputGate;
   requestLog: RequestLog;
+  webhooks: WebhookSender;
+  /** Whose 24h session window is open, for the sessionWindow fault. */
+  inbound: InboundMessages;
+  logger: SandboxLogger;
   statusDelayMs: number;
 }
 
 /**
- * Walks an accepted message through Twilio's statuses, one stage every
- * statusDelayMs: [accepted ->] queued -> sent -> delivered -> read, or into
- * failed (before sending) / undelivered (after sending) when its fate says so.
+ * What happens to a message after Twilio accepted it. Its fate is decided at
+ * once (a number's fate, a magic number, the 24h window); then it walks through
+ * Twilio's statuses, one stage every statusDelayMs: [accepted ->] queued -> sent
+ * -> delivered -> read, or into failed (before sending) / undelivered (after
+ * sending), posting a status callback at every stage.
  */
 export class DeliverySimulation {
   private readonly pending = new Map<string, ScheduledTask>();
+  private readonly fates = new Map<string, NumberFate>();
+  private readonly dispatcher: StatusCallbackDispatcher;
+  private readonly throughputGate = new SenderThroughputGate();
 
-  constructor(private readonly deps: DeliverySimulationDeps) {}
+  constructor(private readonly deps: DeliverySimulationDeps) {
+    this.dispatcher = new StatusCallbackDispatcher(
+      newSid(SidPrefix.ChannelInstall),
+      deps.webhooks,
+      deps.faults,
+      deps.timers,
+      deps.logger,
+    );
+  }
 
-  start(message: SandboxMessage, fate: ResolvedFate): void {
-    const stages = this.plan(message, fate);
+  start(message: SandboxMessage, request: CreateMessageRequest): void {
+    const stages = this.plan(message, this.resolveFate(request));
     // The first callback goes out right after the create answer, like Twilio's `queued`.
     this.scheduleStage(message.sid, stages, 0, Date.now());
   }
 
-  /** Applies a status now (control API), abandoning whatever the message had left to do. */
-  force(message: SandboxMessage, status: TwilioMessageStatus, errorCode: number | null, errorMessage: string | null): void {
+  /** Applies a status now and sends its callback, abandoning whatever the message had left to do. */
+  forceStatus(sid: string, forced: ForcedStatus): SandboxMessage {
+    const message = this.deps.store.get(sid);
+    if (!message) {
+      throw new SandboxControlError(`no message ${sid}`, 404);
+    }
+    if (!isTwilioMessageStatus(forced?.status)) {
+      throw new SandboxControlError(`status must be one of ${Object.values(TwilioMessageStatus).join(', ')}`);
+    }
+    if (forced.errorCode !== undefined && (typeof forced.errorCode !== 'number' || !Number.isInteger(forced.errorCode))) {
+      throw new SandboxControlError('errorCode must be an integer');
+    }
+    const errorCode = forced.errorCode ?? DEFAULT_FAILURE_CODES[forced.status] ?? null;
+    const errorMessage = errorCode === null ? null : (forced.errorMessage ?? describeSimulatedError(errorCode));
     this.cancel(message.sid);
-    this.apply(message, { status, errorCode, errorMessage }, new Date());
-    this.deps.dispatcher.dispatch(message, true);
+    this.apply(message, { status: forced.status, errorCode, errorMessage }, new Date());
+    this.dispatcher.dispatch(message, true);
+    return structuredClone(message);
+  }
+
+  /** Where messages accepted from now on to this number end; wins over magic numbers and the 24h window. */
+  setNumberFate(number: string, fate: NumberFate): void {
+    const isFailure = fate?.status === TwilioMessageStatus.Failed || fate?.status === TwilioMessageStatus.Undelivered;
+    const isSuccess =
+      fate?.status === TwilioMessageStatus.Sent ||
+      fate?.status === TwilioMessageStatus.Delivered ||
+      fate?.status === TwilioMessageStatus.Read;
+    if (!isFailure && !isSuccess) {
+      throw new SandboxControlError('fate.status must be failed, undelivered, sent, delivered or read');
+    }
+    if (isFailure && typeof (fate as { errorCode?: unknown }).errorCode !== 'number') {
+      throw new SandboxControlError('a failed/undelivered fate needs a numeric errorCode');
+    }
+    this.fates.set(numberKey(number), structuredClone(fate));
+  }
+
+  clearNumberFate(number: string): void {
+    this.fates.delete(numberKey(number));
+  }
+
+  numberFates(): Record<string, NumberFate> {
+    return Object.fromEntries(structuredClone([...this.fates.entries()]));
   }
 
   cancel(sid: string): void {
     this.pending.get(sid)?.cancel();
     this.pending.delete(sid);
-    this.deps.dispatcher.forget(sid);
+    this.dispatcher.forget(sid);
   }
 
-  clear(): void {
+  /** Cancels every pending stage and held callback, and forgets the number fates and sender queues. */
+  reset(): void {
     for (const task of this.pending.values()) {
       task.cancel();
     }
     this.pending.clear();
-    this.deps.dispatcher.clear();
-    this.deps.throughputGate.clear();
+    this.dispatcher.clear();
+    this.throughputGate.clear();
+    this.fates.clear();
+  }
+
+  /** Explicit fates win over magic numbers, which win over the session window policy. */
+  private resolveFate(request: CreateMessageRequest): ResolvedFate {
+    const explicit = this.fates.get(request.toNumber);
+    if (explicit) {
+      if ('errorCode' in explicit) {
+        return {
+          status: explicit.status as TwilioMessageStatus,
+          errorCode: explicit.errorCode,
+          errorMessage: explicit.errorMessage ?? describeSimulatedError(explicit.errorCode),
+        };
+      }
+      return { status: explicit.status as TwilioMessageStatus, errorCode: null, errorMessage: null };
+    }
+    const magic = findMagicNumber(MagicNumberField.To, request.toNumber);
+    if (magic?.effect === MagicNumberEffect.FailAfterAccept && magic.finalStatus) {
+      return { status: magic.finalStatus, errorCode: magic.errorCode, errorMessage: describeSimulatedError(magic.errorCode) };
+    }
+    if (
+      this.deps.faults.sessionWindow &&
+      request.channel === MessageChannel.WhatsApp &&
+      request.contentSid === null &&
+      !this.deps.inbound.isSessionOpen(request.toNumber)
+    ) {
+      return {
+        status: TwilioMessageStatus.Failed,
+        errorCode: SimulatedErrorCode.OutsideSessionWindow,
+        errorMessage: describeSimulatedError(SimulatedErrorCode.OutsideSessionWindow),
+      };
+    }
+    return {
+      status: request.channel === MessageChannel.WhatsApp ? TwilioMessageStatus.Read : TwilioMessageStatus.Delivered,
+      errorCode: null,
+      errorMessage: null,
+    };
   }
 
   private plan(message: SandboxMessage, fate: ResolvedFate): PlannedStage[] {
@@ -123,7 +239,7 @@ export class DeliverySimulation {
       const at = stage.leavesQueue ? new Date(dueAtMs) : new Date();
       this.apply(message, stage, at);
       const isLast = index === stages.length - 1;
-      this.deps.dispatcher.dispatch(message, isLast);
+      this.dispatcher.dispatch(message, isLast);
       if (isLast) {
         return;
       }
@@ -131,7 +247,7 @@ export class DeliverySimulation {
       let nextDueMs = Date.now() + this.deps.statusDelayMs;
       if (next.leavesQueue) {
         const sender = message.resource.from ?? message.resource.messaging_service_sid ?? '';
-        nextDueMs = this.deps.throughputGate.reserve(sender, nextDueMs, this.deps.faults.senderMps);
+        nextDueMs = this.throughputGate.reserve(sender, nextDueMs, this.deps.faults.senderMps);
       }
       this.scheduleStage(sid, stages, index + 1, nextDueMs);
     });

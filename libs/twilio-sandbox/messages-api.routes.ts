@@ -1,5 +1,6 @@
 import { FastifyInstance } from 'fastify';
-import { SandboxEngine } from './sandbox-engine';
+import { MessagesApi } from './messages-api';
+import { SandboxAccount } from './sandbox-account';
 import { PostedParams } from './sandbox.types';
 
 interface AccountParams {
@@ -11,11 +12,11 @@ interface MessageParams extends AccountParams {
 }
 
 /** Twilio's Programmable Messaging REST API, 2010-04-01: create, fetch, list, delete. */
-export function registerMessagesApi(app: FastifyInstance, engine: SandboxEngine): void {
+export function registerMessagesApi(app: FastifyInstance, account: SandboxAccount, messages: MessagesApi): void {
   const accountPath = '/2010-04-01/Accounts/:AccountSid';
 
   app.post<{ Params: AccountParams; Body: PostedParams | undefined }>(`${accountPath}/Messages.json`, async (request, reply) => {
-    const answer = await engine.handleCreate(request.params.AccountSid, request.body ?? {}, request.headers.authorization);
+    const answer = await messages.create(request.params.AccountSid, request.body ?? {}, request.headers.authorization);
     if (answer === null) {
       // An injected hang: leave the request open; stop() closes the connection.
       return reply;
@@ -26,28 +27,28 @@ export function registerMessagesApi(app: FastifyInstance, engine: SandboxEngine)
   app.get<{ Params: AccountParams; Querystring: Record<string, string | string[] | undefined> }>(
     `${accountPath}/Messages.json`,
     async (request, reply) => {
-      engine.assertAuthorized(request.headers.authorization, request.params.AccountSid);
-      if (!(await engine.addLatency())) {
+      account.assertAuthorized(request.headers.authorization, request.params.AccountSid);
+      if (!(await messages.addLatency())) {
         return reply;
       }
-      return engine.listMessages(request.params.AccountSid, request.query);
+      return messages.list(request.params.AccountSid, request.query);
     },
   );
 
   app.get<{ Params: MessageParams }>(`${accountPath}/Messages/:Sid.json`, async (request, reply) => {
-    engine.assertAuthorized(request.headers.authorization, request.params.AccountSid);
-    if (!(await engine.addLatency())) {
+    account.assertAuthorized(request.headers.authorization, request.params.AccountSid);
+    if (!(await messages.addLatency())) {
       return reply;
     }
-    return engine.fetchMessage(request.params.Sid, request.url.split('?')[0]);
+    return messages.fetch(request.params.Sid, request.url.split('?')[0]);
   });
 
   app.delete<{ Params: MessageParams }>(`${accountPath}/Messages/:Sid.json`, async (request, reply) => {
-    engine.assertAuthorized(request.headers.authorization, request.params.AccountSid);
-    if (!(await engine.addLatency())) {
+    account.assertAuthorized(request.headers.authorization, request.params.AccountSid);
+    if (!(await messages.addLatency())) {
       return reply;
     }
-    engine.deleteMessage(request.params.Sid, request.url.split('?')[0]);
+    messages.delete(request.params.Sid, request.url.split('?')[0]);
     return reply.code(204).send();
   });
 }

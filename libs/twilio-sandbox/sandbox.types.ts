@@ -15,6 +15,10 @@ export enum TwilioMessageStatus {
   PartiallyDelivered = 'partially_delivered',
 }
 
+export function isTwilioMessageStatus(value: unknown): value is TwilioMessageStatus {
+  return typeof value === 'string' && (Object.values(TwilioMessageStatus) as string[]).includes(value);
+}
+
 export enum TwilioMessageDirection {
   Inbound = 'inbound',
   OutboundApi = 'outbound-api',

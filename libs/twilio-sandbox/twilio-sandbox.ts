@@ -3,22 +3,21 @@ import fastify, { FastifyError, FastifyInstance } from 'fastify';
 import { AddressInfo } from 'node:net';
 import { registerContentApi } from './content-api.routes';
 import { CONTROL_PREFIX, registerControlApi } from './control-api.routes';
+import { DeliverySimulation } from './delivery-simulation';
+import { FaultInjector } from './fault-injector';
+import { InboundMessages } from './inbound-messages';
+import { MessageStore } from './message-store';
+import { MessagesApi } from './messages-api';
 import { registerMessagesApi } from './messages-api.routes';
 import { registerPhonePage } from './phone-page.routes';
+import { RequestLog } from './request-log';
+import { ApiKey, SandboxAccount } from './sandbox-account';
+import { SandboxControl } from './sandbox-control';
 import { SandboxControlError } from './sandbox-control.error';
-import { ForcedStatus, SandboxEngine } from './sandbox-engine';
-import {
-  InboundMessageInput,
-  InboundMessageResult,
-  NumberFate,
-  SandboxFaults,
-  SandboxLogger,
-  SandboxMessage,
-  SandboxRequestRecord,
-  SandboxRequestStats,
-  WebhookAttemptRecord,
-} from './sandbox.types';
-import { TwilioApiError, SimulatedErrorCode } from './simulated-errors';
+import { SandboxTimers } from './sandbox-timers';
+import { SandboxLogger } from './sandbox.types';
+import { SimulatedErrorCode, TwilioApiError } from './simulated-errors';
+import { WebhookSender } from './webhook-sender';
 
 // The service codes against this file; it should not need to know where the types live.
 export type {
@@ -34,7 +33,7 @@ export type {
   WebhookAttemptRecord,
 } from './sandbox.types';
 export { TwilioMessageStatus } from './sandbox.types';
-export type { ForcedStatus } from './sandbox-engine';
+export type { ForcedStatus } from './delivery-simulation';
 
 export interface SandboxOptions {
   /** e.g. 'AC00000000000000000000000000000000' */
@@ -42,7 +41,7 @@ export interface SandboxOptions {
   /** Signs webhooks and checks Basic auth. */
   authToken: string;
   /** Also accepted for Basic auth (SK... / secret). */
-  apiKeys?: { sid: string; secret: string }[];
+  apiKeys?: ApiKey[];
   /** Default '127.0.0.1'. */
   host?: string;
   /** 0 picks a free port. Default 0. */
@@ -68,21 +67,44 @@ const consoleLogger: SandboxLogger = {
  * once its requests are pointed at baseUrl.
  */
 export class TwilioSandbox {
-  private readonly engine: SandboxEngine;
+  /** Faults, what was received and posted, the messages held, reset. */
+  readonly control: SandboxControl;
+  /** Where accepted messages end: number fates, forced statuses, status callbacks. */
+  readonly delivery: DeliverySimulation;
+  /** Users writing in, and their 24h session windows. */
+  readonly inbound: InboundMessages;
+  private readonly account: SandboxAccount;
+  private readonly messagesApi: MessagesApi;
+  private readonly timers = new SandboxTimers();
   private readonly logger: SandboxLogger;
   private app: FastifyInstance | null = null;
   private url: string | null = null;
 
   constructor(private readonly options: SandboxOptions) {
-    this.logger = options.logger ?? consoleLogger;
-    this.engine = new SandboxEngine({
-      accountSid: options.accountSid,
-      authToken: options.authToken,
-      apiKeys: options.apiKeys ?? [],
+    const logger = options.logger ?? consoleLogger;
+    const timers = this.timers;
+    const account = new SandboxAccount(options.accountSid, options.authToken, options.apiKeys ?? []);
+    const store = new MessageStore();
+    const requestLog = new RequestLog();
+    const faults = new FaultInjector();
+    const webhooks = new WebhookSender(options.authToken, timers, logger);
+    const inbound = new InboundMessages({ account, store, timers, webhooks, logger, inboundWebhookUrl: options.inboundWebhookUrl });
+    const delivery = new DeliverySimulation({
+      store,
+      timers,
+      faults,
+      requestLog,
+      webhooks,
+      inbound,
+      logger,
       statusDelayMs: options.statusDelayMs ?? DEFAULT_STATUS_DELAY_MS,
-      inboundWebhookUrl: options.inboundWebhookUrl,
-      logger: this.logger,
     });
+    this.logger = logger;
+    this.account = account;
+    this.inbound = inbound;
+    this.delivery = delivery;
+    this.messagesApi = new MessagesApi({ account, store, requestLog, faults, timers, delivery });
+    this.control = new SandboxControl({ store, requestLog, faults, webhooks, delivery, inbound });
   }
 
   get baseUrl(): string {
@@ -96,7 +118,7 @@ export class TwilioSandbox {
     if (this.url !== null) {
       return this.url;
     }
-    this.engine.timers.resume();
+    this.timers.resume();
     // forceCloseConnections: stop() must not wait for keep-alive clients or for
     // requests a timeout fault deliberately never answers.
     const app = fastify({ logger: false, forceCloseConnections: true });
@@ -123,9 +145,9 @@ export class TwilioSandbox {
     app.setNotFoundHandler((request, reply) =>
       reply.code(404).send(TwilioApiError.notFound(request.url.split('?')[0]).toBody()),
     );
-    registerMessagesApi(app, this.engine);
-    registerContentApi(app, this.engine);
-    registerControlApi(app, this.engine);
+    registerMessagesApi(app, this.account, this.messagesApi);
+    registerContentApi(app, this.account);
+    registerControlApi(app, this);
     registerPhonePage(app);
 
     await app.listen({ host: this.options.host ?? '127.0.0.1', port: this.options.port ?? 0 });
@@ -138,74 +160,12 @@ export class TwilioSandbox {
 
   /** Closes the server and cancels every pending stage, callback, retry and delayed answer. */
   async stop(): Promise<void> {
-    this.engine.timers.stop();
+    this.timers.stop();
     const app = this.app;
     this.app = null;
     this.url = null;
     if (app) {
       await app.close();
     }
-  }
-
-  /** Every Messages create request received: params as posted, time, resulting SID or error. */
-  receivedRequests(): SandboxRequestRecord[] {
-    return this.engine.receivedRequests();
-  }
-
-  /** Counts per number and sender and per-second rates, as `GET /sandbox/control/requests` answers. */
-  requestStats(): SandboxRequestStats {
-    return this.engine.requestStats();
-  }
-
-  messages(): SandboxMessage[] {
-    return this.engine.messages();
-  }
-
-  message(sid: string): SandboxMessage | undefined {
-    return this.engine.message(sid);
-  }
-
-  /** Every status callback / inbound webhook attempt, retries included. */
-  webhookAttempts(): WebhookAttemptRecord[] {
-    return this.engine.webhookLog();
-  }
-
-  faults(): SandboxFaults {
-    return this.engine.currentFaults();
-  }
-
-  setFaults(faults: Partial<SandboxFaults>): void {
-    this.engine.setFaults(faults);
-  }
-
-  resetFaults(): void {
-    this.engine.resetFaults();
-  }
-
-  setNumberFate(number: string, fate: NumberFate): void {
-    this.engine.setNumberFate(number, fate);
-  }
-
-  clearNumberFate(number: string): void {
-    this.engine.clearNumberFate(number);
-  }
-
-  /** Sets (or with null, forgets) when a number last wrote in, for the 24h session window. */
-  setLastInbound(number: string, at: Date | null): void {
-    this.engine.setLastInbound(number, at);
-  }
-
-  /** Applies a status now and sends its callback, abandoning the rest of the message's lifecycle. */
-  forceStatus(sid: string, forced: ForcedStatus): SandboxMessage {
-    return this.engine.forceStatus(sid, forced);
-  }
-
-  sendInbound(input: InboundMessageInput): Promise<InboundMessageResult> {
-    return this.engine.sendInbound(input);
-  }
-
-  /** Forgets messages, requests, faults, fates and session windows; the server keeps running. */
-  reset(): void {
-    this.engine.reset();
   }
 }

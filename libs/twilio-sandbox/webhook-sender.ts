@@ -28,15 +28,29 @@ type AttemptResult =
   | { kind: 'aborted' };
 
 const MAX_RESPONSE_BYTES = 64 * 1024;
+const MAX_ATTEMPT_RECORDS = 10_000;
 
-/** Posts signed, form-encoded webhooks the way Twilio does, retrying per the URL's connection overrides. */
+/**
+ * Posts signed, form-encoded webhooks the way Twilio does, retrying per the URL's connection
+ * overrides, and keeps a record of every attempt (the newest MAX_ATTEMPT_RECORDS).
+ */
 export class WebhookSender {
+  private attemptRecords: WebhookAttemptRecord[] = [];
+
   constructor(
     private readonly authToken: string,
     private readonly timers: SandboxTimers,
     private readonly logger: SandboxLogger,
-    private readonly recordAttempt: (record: WebhookAttemptRecord) => void,
   ) {}
+
+  /** Every status callback / inbound webhook attempt, retries included, oldest first. */
+  attempts(): WebhookAttemptRecord[] {
+    return structuredClone(this.attemptRecords);
+  }
+
+  clearAttempts(): void {
+    this.attemptRecords = [];
+  }
 
   async send(request: WebhookRequest): Promise<WebhookOutcome> {
     const overrides = parseConnectionOverrides(request.configuredUrl);
@@ -95,6 +109,13 @@ export class WebhookSender {
       }
     }
     return { delivered: false, httpStatus: null, body: '', attempts: 0 };
+  }
+
+  private recordAttempt(record: WebhookAttemptRecord): void {
+    this.attemptRecords.push(record);
+    if (this.attemptRecords.length > MAX_ATTEMPT_RECORDS) {
+      this.attemptRecords.shift();
+    }
   }
 
   private attempt(

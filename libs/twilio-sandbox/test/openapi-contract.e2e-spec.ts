@@ -79,12 +79,12 @@ describe('TwilioSandbox against Twilio’s OpenAPI spec', () => {
   });
 
   it('fetch answers match the schema at every stage, failures included', async () => {
-    sandbox.setNumberFate('+15551240010', { status: 'undelivered', errorCode: 30003 });
+    sandbox.delivery.setNumberFate('+15551240010', { status: 'undelivered', errorCode: 30003 });
     const ok = await postMessage(baseUrl, { To: 'whatsapp:+15551240009', From: WHATSAPP_FROM, Body: 'fetch me' });
     const failed = await postMessage(baseUrl, { To: 'whatsapp:+15551240010', From: WHATSAPP_FROM, Body: 'fail me' });
     const sids = [ok.body.sid as string, failed.body.sid as string];
     await waitFor(
-      () => sandbox.message(sids[0])?.resource.status === 'read' && sandbox.message(sids[1])?.resource.status === 'undelivered',
+      () => sandbox.control.message(sids[0])?.resource.status === 'read' && sandbox.control.message(sids[1])?.resource.status === 'undelivered',
       'both messages final',
     );
     for (const sid of sids) {
@@ -97,7 +97,7 @@ describe('TwilioSandbox against Twilio’s OpenAPI spec', () => {
   });
 
   it('inbound messages held by the sandbox match the schema too', async () => {
-    const inbound = await sandbox.sendInbound({ from: '+15551240020', to: WHATSAPP_FROM, body: 'hi' });
+    const inbound = await sandbox.inbound.send({ from: '+15551240020', to: WHATSAPP_FROM, body: 'hi' });
     const fetched = await get(`/2010-04-01/Accounts/${ACCOUNT_SID}/Messages/${inbound.messageSid}.json`);
     expectValid(validateMessage, fetched.body);
     expect(fetched.body).toMatchObject({ direction: 'inbound', status: 'received' });

@@ -28,7 +28,7 @@ describe('TwilioSandbox faults and control API', () => {
   });
 
   afterEach(() => {
-    sandbox.reset();
+    sandbox.control.reset();
   });
 
   afterAll(async () => {
@@ -37,7 +37,7 @@ describe('TwilioSandbox faults and control API', () => {
 
   describe('create faults', () => {
     it('failNext answers the next N creates with the given error, then recovers', async () => {
-      sandbox.setFaults({ failNext: [{ httpStatus: 429, code: 20429, count: 2 }, { httpStatus: 503, code: 20503, message: 'Try later' }] });
+      sandbox.control.setFaults({ failNext: [{ httpStatus: 429, code: 20429, count: 2 }, { httpStatus: 503, code: 20503, message: 'Try later' }] });
 
       const errors: unknown[] = [];
       for (let index = 0; index < 3; index += 1) {
@@ -53,8 +53,8 @@ describe('TwilioSandbox faults and control API', () => {
       expect((errors[0] as twilio.RestException).message).toBe('Too Many Requests');
       expect((errors[2] as twilio.RestException).message).toBe('Try later');
       expect(ok.status).toBe('queued');
-      expect(sandbox.faults().failNext).toEqual([]);
-      const outcomes = sandbox.receivedRequests().map((record) => [record.outcome, record.httpStatus, record.errorCode]);
+      expect(sandbox.control.faults().failNext).toEqual([]);
+      const outcomes = sandbox.control.receivedRequests().map((record) => [record.outcome, record.httpStatus, record.errorCode]);
       expect(outcomes).toEqual([
         ['fault', 429, 20429],
         ['fault', 429, 20429],
@@ -68,41 +68,41 @@ describe('TwilioSandbox faults and control API', () => {
       ['serverErrorProbability', 500, 20500, 'Internal Server Error'],
       ['serviceUnavailableProbability', 503, 20503, 'Service Unavailable'],
     ] as const)('%s 1 answers %i / %i with Twilio’s error body', async (knob, httpStatus, code, message) => {
-      sandbox.setFaults({ [knob]: 1 });
+      sandbox.control.setFaults({ [knob]: 1 });
       const result = await postMessage(baseUrl, { To: 'whatsapp:+15551260002', From: WHATSAPP_FROM, Body: 'x' });
       expect(result).toEqual({
         status: httpStatus,
         body: { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status: httpStatus },
       });
-      expect(sandbox.messages()).toHaveLength(0);
+      expect(sandbox.control.messages()).toHaveLength(0);
     });
 
     it('a timeout with no answer leaves the request hanging, but the message is created', async () => {
-      sandbox.setFaults({ timeoutProbability: 1, timeoutAnswerAfterMs: null });
+      sandbox.control.setFaults({ timeoutProbability: 1, timeoutAnswerAfterMs: null });
       const request = postMessage(
         baseUrl,
         { To: 'whatsapp:+15551260003', From: WHATSAPP_FROM, Body: 'lost answer' },
         { signal: AbortSignal.timeout(300) },
       );
       await expect(request).rejects.toThrow();
-      const [record] = sandbox.receivedRequests();
+      const [record] = sandbox.control.receivedRequests();
       expect(record).toMatchObject({ outcome: 'timeout', httpStatus: null, sid: expect.stringMatching(/^SM/) });
-      await waitFor(() => sandbox.message(record.sid!)?.resource.status === 'read', 'the unanswered message to be sent anyway');
+      await waitFor(() => sandbox.control.message(record.sid!)?.resource.status === 'read', 'the unanswered message to be sent anyway');
     });
 
     it('a timeout with timeoutAnswerAfterMs answers late: the client gives up, the message exists anyway', async () => {
-      sandbox.setFaults({ timeoutProbability: 1, timeoutAnswerAfterMs: 400 });
+      sandbox.control.setFaults({ timeoutProbability: 1, timeoutAnswerAfterMs: 400 });
       const impatient = twilio(ACCOUNT_SID, AUTH_TOKEN, { httpClient: new SandboxRequestClient(baseUrl, { timeout: 100 }) });
 
       await expect(send(impatient, 'whatsapp:+15551260004')).rejects.toThrow(/timeout/i);
-      const [record] = sandbox.receivedRequests();
+      const [record] = sandbox.control.receivedRequests();
       expect(record).toMatchObject({ outcome: 'timeout', httpStatus: null });
-      await waitFor(() => sandbox.receivedRequests()[0].httpStatus === 201, 'the late answer');
-      expect(sandbox.message(record.sid!)).toBeDefined();
+      await waitFor(() => sandbox.control.receivedRequests()[0].httpStatus === 201, 'the late answer');
+      expect(sandbox.control.message(record.sid!)).toBeDefined();
     });
 
     it('adds latency to every Messages API request', async () => {
-      sandbox.setFaults({ latencyMs: 150 });
+      sandbox.control.setFaults({ latencyMs: 150 });
       const startedAt = Date.now();
       const message = await send(client, 'whatsapp:+15551260005');
       await client.messages(message.sid).fetch();
@@ -112,34 +112,34 @@ describe('TwilioSandbox faults and control API', () => {
 
   describe('sender MPS limit', () => {
     it('keeps messages beyond the rate queued and sends them at the rate', async () => {
-      sandbox.setFaults({ senderMps: 5 });
+      sandbox.control.setFaults({ senderMps: 5 });
       const sids = await Promise.all(
         Array.from({ length: 12 }, (_, index) => send(client, `whatsapp:+155512610${String(index).padStart(2, '0')}`).then((m) => m.sid)),
       );
 
       await sleep(300);
-      const queued = sids.filter((sid) => sandbox.message(sid)?.resource.status === 'queued');
+      const queued = sids.filter((sid) => sandbox.control.message(sid)?.resource.status === 'queued');
       expect(queued.length).toBeGreaterThanOrEqual(5);
 
-      await waitFor(() => sids.every((sid) => sandbox.message(sid)?.resource.date_sent !== null), 'all sent', 10_000);
-      const stats = sandbox.requestStats();
+      await waitFor(() => sids.every((sid) => sandbox.control.message(sid)?.resource.date_sent !== null), 'all sent', 10_000);
+      const stats = sandbox.control.requestStats();
       expect(stats.sent.bySender[WHATSAPP_FROM].maxPerSecond).toBeLessThanOrEqual(5);
       expect(stats.sent.bySender[WHATSAPP_FROM].perSecond.reduce((sum, entry) => sum + entry.count, 0)).toBe(12);
       expect(stats.sent.bySender[WHATSAPP_FROM].perSecond.length).toBeGreaterThanOrEqual(3);
       // FIFO: sent in the order they were accepted.
-      const acceptedOrder = sandbox.receivedRequests().map((record) => record.sid!);
+      const acceptedOrder = sandbox.control.receivedRequests().map((record) => record.sid!);
       const sentTimes = acceptedOrder.map((sid) =>
-        Date.parse(sandbox.message(sid)!.statusHistory.find((entry) => entry.status === 'sent')!.at),
+        Date.parse(sandbox.control.message(sid)!.statusHistory.find((entry) => entry.status === 'sent')!.at),
       );
       expect(sentTimes).toEqual([...sentTimes].sort((a, b) => a - b));
     }, 15_000);
 
     it('limits each sender separately', async () => {
-      sandbox.setFaults({ senderMps: 2 });
+      sandbox.control.setFaults({ senderMps: 2 });
       const first = await client.messages.create({ to: 'whatsapp:+15551262001', from: WHATSAPP_FROM, body: 'a' });
       const second = await client.messages.create({ to: 'whatsapp:+15551262002', from: 'whatsapp:+15551269999', body: 'b' });
       await waitFor(
-        () => sandbox.message(first.sid)?.resource.date_sent && sandbox.message(second.sid)?.resource.date_sent,
+        () => sandbox.control.message(first.sid)?.resource.date_sent && sandbox.control.message(second.sid)?.resource.date_sent,
         'both sent without waiting on each other',
         900,
       );
@@ -204,9 +204,9 @@ describe('TwilioSandbox faults and control API', () => {
 
       await controlRequest(baseUrl, 'PUT', '/faults', { sessionWindow: true });
       expect((await controlRequest(baseUrl, 'POST', '/reset')).status).toBe(200);
-      expect(sandbox.messages()).toEqual([]);
-      expect(sandbox.receivedRequests()).toEqual([]);
-      expect(sandbox.faults().sessionWindow).toBe(false);
+      expect(sandbox.control.messages()).toEqual([]);
+      expect(sandbox.control.receivedRequests()).toEqual([]);
+      expect(sandbox.control.faults().sessionWindow).toBe(false);
     });
 
     it('publishes the magic-number table', async () => {

@@ -40,7 +40,7 @@ describe('TwilioSandbox status callbacks and inbound webhooks', () => {
   });
 
   afterEach(() => {
-    sandbox.resetFaults();
+    sandbox.control.resetFaults();
     receiver.respond = () => 200;
   });
 
@@ -132,8 +132,8 @@ describe('TwilioSandbox status callbacks and inbound webhooks', () => {
     });
 
     it('applies a number fate set in-process, and `delivered` as a final stage', async () => {
-      sandbox.setNumberFate('whatsapp:+15551250003', { status: 'failed', errorCode: 63032 });
-      sandbox.setNumberFate('+15551250004', { status: 'delivered' });
+      sandbox.delivery.setNumberFate('whatsapp:+15551250003', { status: 'failed', errorCode: 63032 });
+      sandbox.delivery.setNumberFate('+15551250004', { status: 'delivered' });
       const failed = await send('whatsapp:+15551250003', receiver.url('/webhooks/status'));
       const delivered = await send('whatsapp:+15551250004', receiver.url('/webhooks/status'));
 
@@ -142,8 +142,8 @@ describe('TwilioSandbox status callbacks and inbound webhooks', () => {
       expect(receiver.statusesFor(failed)).toEqual(['queued', 'failed']);
       expect(receiver.hitsFor(failed)[1].params.ErrorCode).toBe('63032');
       expect(receiver.statusesFor(delivered)).toEqual(['queued', 'sent', 'delivered']);
-      sandbox.clearNumberFate('+15551250003');
-      sandbox.clearNumberFate('+15551250004');
+      sandbox.delivery.clearNumberFate('+15551250003');
+      sandbox.delivery.clearNumberFate('+15551250004');
     });
 
     it('applies a number fate set through the control API', async () => {
@@ -161,7 +161,7 @@ describe('TwilioSandbox status callbacks and inbound webhooks', () => {
 
   describe('forced statuses', () => {
     it('forces a status through the control API, fires its callback and ends the lifecycle', async () => {
-      sandbox.setNumberFate('+15551250006', { status: 'sent' });
+      sandbox.delivery.setNumberFate('+15551250006', { status: 'sent' });
       const sid = await send('whatsapp:+15551250006', receiver.url('/webhooks/status'));
       await waitFor(() => receiver.hitsFor(sid).length === 2, 'queued and sent');
 
@@ -175,7 +175,7 @@ describe('TwilioSandbox status callbacks and inbound webhooks', () => {
       expect(forced.body.resource).toMatchObject({ status: 'failed', error_code: 63018 });
       await waitFor(() => receiver.hitsFor(sid).length === 3, 'forced callback');
       expect(receiver.hitsFor(sid)[2].params).toMatchObject({ MessageStatus: 'failed', ErrorCode: '63018' });
-      sandbox.clearNumberFate('+15551250006');
+      sandbox.delivery.clearNumberFate('+15551250006');
     });
 
     it('forces read in-process mid-lifecycle and cancels the remaining stages', async () => {
@@ -189,7 +189,7 @@ describe('TwilioSandbox status callbacks and inbound webhooks', () => {
           statusCallback: receiver.url('/webhooks/status'),
         });
         await waitFor(() => receiver.hitsFor(message.sid).length === 1, 'queued callback');
-        const forced = slow.forceStatus(message.sid, { status: 'read' });
+        const forced = slow.delivery.forceStatus(message.sid, { status: 'read' });
         expect(forced.resource.status).toBe('read');
         expect(forced.resource.date_sent).not.toBeNull();
         await waitFor(() => receiver.hitsFor(message.sid).length === 2, 'read callback');
@@ -228,7 +228,7 @@ describe('TwilioSandbox status callbacks and inbound webhooks', () => {
         receiver.hitsFor(sid).filter((hit) => hit.params.MessageStatus === 'sent').map((hit) => hit.headers['i-twilio-idempotency-token']),
       );
       expect(sentTokens.size).toBe(1);
-      const attempts = sandbox.webhookAttempts().filter((attempt) => attempt.messageSid === sid && attempt.status === 'sent');
+      const attempts = sandbox.control.webhookAttempts().filter((attempt) => attempt.messageSid === sid && attempt.status === 'sent');
       expect(attempts.map((attempt) => [attempt.attempt, attempt.httpStatus])).toEqual([
         [1, 500],
         [2, 500],
@@ -254,12 +254,12 @@ describe('TwilioSandbox status callbacks and inbound webhooks', () => {
 
     it('retries a connection failure by default and survives an unreachable callback URL', async () => {
       const sid = await send('whatsapp:+15551250012', 'http://127.0.0.1:1/unreachable');
-      await waitFor(() => sandbox.message(sid)?.resource.status === 'read', 'lifecycle to finish regardless');
+      await waitFor(() => sandbox.control.message(sid)?.resource.status === 'read', 'lifecycle to finish regardless');
       await waitFor(
-        () => sandbox.webhookAttempts().filter((attempt) => attempt.messageSid === sid).length === 8,
+        () => sandbox.control.webhookAttempts().filter((attempt) => attempt.messageSid === sid).length === 8,
         'two attempts per status',
       );
-      const attempts = sandbox.webhookAttempts().filter((attempt) => attempt.messageSid === sid);
+      const attempts = sandbox.control.webhookAttempts().filter((attempt) => attempt.messageSid === sid);
       expect(attempts.every((attempt) => attempt.httpStatus === null && attempt.failure?.startsWith('connect-failed'))).toBe(true);
     });
 
@@ -273,7 +273,7 @@ describe('TwilioSandbox status callbacks and inbound webhooks', () => {
       try {
         const sid = await send('whatsapp:+15551250013', `http://127.0.0.1:${port}/slow#rt=100&rc=1&rp=rt`);
         const queuedAttempts = () =>
-          sandbox.webhookAttempts().filter((attempt) => attempt.messageSid === sid && attempt.status === 'queued');
+          sandbox.control.webhookAttempts().filter((attempt) => attempt.messageSid === sid && attempt.status === 'queued');
         await waitFor(() => queuedAttempts().length === 2, 'two timed-out attempts');
         expect(queuedAttempts().every((attempt) => attempt.failure?.startsWith('read-timeout'))).toBe(true);
         expect(requests).toBeGreaterThanOrEqual(2);
@@ -286,29 +286,29 @@ describe('TwilioSandbox status callbacks and inbound webhooks', () => {
 
   describe('callback faults', () => {
     it('drops every callback with callbackDropProbability 1, while the resource still advances', async () => {
-      sandbox.setFaults({ callbackDropProbability: 1 });
+      sandbox.control.setFaults({ callbackDropProbability: 1 });
       const sid = await send('whatsapp:+15551250020', receiver.url('/webhooks/status'));
-      await waitFor(() => sandbox.message(sid)?.resource.status === 'read', 'read');
+      await waitFor(() => sandbox.control.message(sid)?.resource.status === 'read', 'read');
       await sleep(60);
       expect(receiver.hitsFor(sid)).toHaveLength(0);
     });
 
     it('duplicates every callback with callbackDuplicateProbability 1', async () => {
-      sandbox.setFaults({ callbackDuplicateProbability: 1 });
+      sandbox.control.setFaults({ callbackDuplicateProbability: 1 });
       const sid = await send('whatsapp:+15551250021', receiver.url('/webhooks/status'));
       await waitFor(() => receiver.hitsFor(sid).length === 8, 'eight callbacks');
       expect(receiver.statusesFor(sid)).toEqual(['queued', 'queued', 'sent', 'sent', 'delivered', 'delivered', 'read', 'read']);
     });
 
     it('swaps each callback with the next one with callbackReorderProbability 1', async () => {
-      sandbox.setFaults({ callbackReorderProbability: 1 });
+      sandbox.control.setFaults({ callbackReorderProbability: 1 });
       const sid = await send('whatsapp:+15551250022', receiver.url('/webhooks/status'));
       await waitFor(() => receiver.hitsFor(sid).length === 4, 'four callbacks');
       expect(receiver.statusesFor(sid)).toEqual(['sent', 'queued', 'read', 'delivered']);
     });
 
     it('delays callbacks with callbackDelayProbability 1, keeping their order', async () => {
-      sandbox.setFaults({ callbackDelayProbability: 1, callbackDelayMs: 80 });
+      sandbox.control.setFaults({ callbackDelayProbability: 1, callbackDelayMs: 80 });
       const sentAt = Date.now();
       const sid = await send('whatsapp:+15551250023', receiver.url('/webhooks/status'));
       await waitFor(() => receiver.hitsFor(sid).length === 4, 'four callbacks');
@@ -321,7 +321,7 @@ describe('TwilioSandbox status callbacks and inbound webhooks', () => {
   describe('inbound messages and the 24h session window', () => {
     it('posts a signed inbound webhook with Twilio’s WhatsApp fields and returns the answer', async () => {
       receiver.responseBody = '<Response/>';
-      const result = await sandbox.sendInbound({
+      const result = await sandbox.inbound.send({
         from: '+15551250030',
         to: WHATSAPP_FROM,
         body: 'Hi there',
@@ -381,9 +381,9 @@ describe('TwilioSandbox status callbacks and inbound webhooks', () => {
         contentSid: SandboxTemplateSid.OrderUpdate,
         statusCallback: receiver.url('/webhooks/status'),
       });
-      await sandbox.sendInbound({ from: '+15551250041', to: WHATSAPP_FROM, body: 'I write first' });
+      await sandbox.inbound.send({ from: '+15551250041', to: WHATSAPP_FROM, body: 'I write first' });
       const inside = await send('whatsapp:+15551250041', receiver.url('/webhooks/status'));
-      sandbox.setLastInbound('+15551250042', new Date(Date.now() - 25 * 60 * 60 * 1000));
+      sandbox.inbound.setLastInbound('+15551250042', new Date(Date.now() - 25 * 60 * 60 * 1000));
       const expired = await send('whatsapp:+15551250042', receiver.url('/webhooks/status'));
 
       await waitFor(
@@ -421,6 +421,6 @@ describe('TwilioSandbox status callbacks and inbound webhooks', () => {
     const countAtStop = receiver.hitsFor(message.sid).length;
     await sleep(250);
     expect(receiver.hitsFor(message.sid)).toHaveLength(countAtStop);
-    expect(stopping.message(message.sid)?.resource.status).toBe('queued');
+    expect(stopping.control.message(message.sid)?.resource.status).toBe('queued');
   });
 });

@@ -83,19 +83,19 @@ describe('TwilioSandbox with the official twilio client', () => {
   it('walks the message to read and shows it on fetch', async () => {
     const created = await client.messages.create({ to: 'whatsapp:+15551230002', from: WHATSAPP_FROM, body: 'status walk' });
 
-    const read = await waitFor(() => sandbox.message(created.sid)?.resource.status === 'read', 'status read');
+    const read = await waitFor(() => sandbox.control.message(created.sid)?.resource.status === 'read', 'status read');
     expect(read).toBe(true);
     const fetched = await client.messages(created.sid).fetch();
     expect(fetched.status).toBe('read');
     expect(fetched.dateSent).toBeInstanceOf(Date);
     expect(fetched.price).toBe('-0.00500');
-    expect(sandbox.message(created.sid)?.statusHistory.map((entry) => entry.status)).toEqual([
+    expect(sandbox.control.message(created.sid)?.statusHistory.map((entry) => entry.status)).toEqual([
       'queued',
       'sent',
       'delivered',
       'read',
     ]);
-    const raw = sandbox.message(created.sid)!.resource;
+    const raw = sandbox.control.message(created.sid)!.resource;
     expect(raw.date_created).toMatch(RFC_2822);
     expect(raw.date_sent).toMatch(RFC_2822);
     expect(raw.date_updated).toMatch(RFC_2822);
@@ -112,7 +112,7 @@ describe('TwilioSandbox with the official twilio client', () => {
     expect(message.from).toBeNull();
     expect(message.numSegments).toBe('0');
     expect(message.messagingServiceSid).toBe(MESSAGING_SERVICE_SID);
-    await waitFor(() => sandbox.message(message.sid)?.resource.status === 'read', 'status read');
+    await waitFor(() => sandbox.control.message(message.sid)?.resource.status === 'read', 'status read');
     const fetched = await client.messages(message.sid).fetch();
     expect(fetched.from).toBe(WHATSAPP_FROM);
   });
@@ -126,7 +126,7 @@ describe('TwilioSandbox with the official twilio client', () => {
 
     expect(message.numMedia).toBe('2');
     expect(message.body).toBe('');
-    expect(sandbox.message(message.sid)?.mediaUrls).toEqual(['https://example.com/a.jpg', 'https://example.com/b.png']);
+    expect(sandbox.control.message(message.sid)?.mediaUrls).toEqual(['https://example.com/a.jpg', 'https://example.com/b.png']);
   });
 
   it('renders a demo template from ContentSid and ContentVariables', async () => {
@@ -138,7 +138,7 @@ describe('TwilioSandbox with the official twilio client', () => {
     });
 
     expect(message.body).toBe('Your appointment is coming up on 12/24 at 9am. Reply C to confirm or R to reschedule.');
-    expect(sandbox.message(message.sid)?.contentSid).toBe(SandboxTemplateSid.AppointmentReminder);
+    expect(sandbox.control.message(message.sid)?.contentSid).toBe(SandboxTemplateSid.AppointmentReminder);
   });
 
   it('fills template variables the send leaves out with the template defaults', async () => {
@@ -173,7 +173,7 @@ describe('TwilioSandbox with the official twilio client', () => {
         sids.push(message.sid);
       }
       await waitFor(
-        () => sids.every((sid) => sandbox.message(sid)?.resource.status === 'read'),
+        () => sids.every((sid) => sandbox.control.message(sid)?.resource.status === 'read'),
         'all paging messages read',
       );
     });
@@ -276,7 +276,7 @@ describe('TwilioSandbox with the official twilio client', () => {
     });
 
     it('records unauthorised creates too', () => {
-      const unauthorized = sandbox.receivedRequests().filter((record) => record.outcome === 'unauthorized');
+      const unauthorized = sandbox.control.receivedRequests().filter((record) => record.outcome === 'unauthorized');
       expect(unauthorized.length).toBeGreaterThanOrEqual(2);
       expect(unauthorized.every((record) => record.errorCode === 20003 && record.httpStatus === 401)).toBe(true);
     });
@@ -364,7 +364,7 @@ describe('TwilioSandbox with the official twilio client', () => {
 
   it('records every create request with its params, outcome and SID', async () => {
     const message = await client.messages.create({ to: 'whatsapp:+15551230040', from: WHATSAPP_FROM, body: 'recorded' });
-    const record = sandbox.receivedRequests().find((entry) => entry.sid === message.sid);
+    const record = sandbox.control.receivedRequests().find((entry) => entry.sid === message.sid);
     expect(record).toMatchObject({
       accountSid: ACCOUNT_SID,
       outcome: 'created',
