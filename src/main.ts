@@ -7,7 +7,7 @@ import type { RootLogger } from './common/logging/root-logger';
 import { AdminBootstrapService } from './modules/auth/admin-bootstrap.service';
 import { startBanner } from './start-banner';
 import { TWILIO_SANDBOX } from './modules/twilio/twilio.module';
-import type { TwilioSandbox } from './sandbox/twilio-sandbox';
+import type { TwilioSandbox } from '../libs/twilio-sandbox/twilio-sandbox';
 
 function loadConfigOrExit(): AppConfig {
   try {

@@ -14,7 +14,7 @@ async function waitForStatus(t: TestApp, id: string, statuses: string[], what = 
   }, `${id} to be ${what}`);
 }
 
-const requestsTo = (t: TestApp, number: string) => t.sandbox.receivedRequests().filter((r) => r.params.To === `whatsapp:${number}`);
+const requestsTo = (t: TestApp, number: string) => t.sandbox.control.receivedRequests().filter((r) => r.params.To === `whatsapp:${number}`);
 
 describe('delivery policy (e2e)', () => {
   let t: TestApp;
@@ -24,7 +24,7 @@ describe('delivery policy (e2e)', () => {
   afterAll(async () => {
     await t?.close();
   });
-  afterEach(() => t.sandbox.resetFaults());
+  afterEach(() => t.sandbox.control.resetFaults());
 
   const send = (body: object) => t.api('/api/v1/whatsapp/send', { body, token: t.adminToken });
 
@@ -39,7 +39,7 @@ describe('delivery policy (e2e)', () => {
   });
 
   it('retries a 429 with backoff and ends delivered after 2 attempts', async () => {
-    t.sandbox.setFaults({ failNext: [{ httpStatus: 429, code: 20429, message: 'Too Many Requests', count: 1 }] });
+    t.sandbox.control.setFaults({ failNext: [{ httpStatus: 429, code: 20429, message: 'Too Many Requests', count: 1 }] });
     const to = '+14155550501';
     const res = await send({ to, message: 'busy Twilio' });
     const final = await waitForStatus(t, res.body.id, ['delivered', 'read']);
@@ -47,31 +47,31 @@ describe('delivery policy (e2e)', () => {
     expect(final.errorCode).toBe(20429); // the last error is kept for the record, the message is delivered
     // The injected 429 answers before the number is looked at, so count by outcome in order.
     expect(requestsTo(t, to).map((r) => r.outcome)).toEqual(['fault', 'created']);
-    expect(t.sandbox.messages().filter((m) => m.resource.to === `whatsapp:${to}`)).toHaveLength(1);
+    expect(t.sandbox.control.messages().filter((m) => m.resource.to === `whatsapp:${to}`)).toHaveLength(1);
   });
 
   it('does not send twice when an attempt timed out after reaching Twilio: it looks the message up first', async () => {
-    t.sandbox.setFaults({ timeoutProbability: 1, timeoutAnswerAfterMs: null });
+    t.sandbox.control.setFaults({ timeoutProbability: 1, timeoutAnswerAfterMs: null });
     const to = '+14155550502';
     const res = await send({ to, message: 'slow Twilio' });
-    await waitFor(async () => (await statusOf(t, res.body.id)).attempts >= 1 && t.sandbox.messages().some((m) => m.resource.to === `whatsapp:${to}`), 'the first attempt');
-    t.sandbox.resetFaults();
+    await waitFor(async () => (await statusOf(t, res.body.id)).attempts >= 1 && t.sandbox.control.messages().some((m) => m.resource.to === `whatsapp:${to}`), 'the first attempt');
+    t.sandbox.control.resetFaults();
     const final = await waitForStatus(t, res.body.id, ['read']);
-    const atTwilio = t.sandbox.messages().filter((m) => m.resource.to === `whatsapp:${to}`);
+    const atTwilio = t.sandbox.control.messages().filter((m) => m.resource.to === `whatsapp:${to}`);
     expect(atTwilio).toHaveLength(1);
     expect(final.messageSid).toBe(atTwilio[0].sid);
     expect(final.attempts).toBe(2);
   });
 
   it('pairs look-alike unanswered template sends with their own messages at Twilio, none sent twice', async () => {
-    t.sandbox.setFaults({ timeoutProbability: 1, timeoutAnswerAfterMs: null });
+    t.sandbox.control.setFaults({ timeoutProbability: 1, timeoutAnswerAfterMs: null });
     const to = '+14155550508';
     const body = { to, contentSid: APPOINTMENT_TEMPLATE, contentVariables: { '1': '1/2', '2': '9am' } };
     const ids = [(await send(body)).body.id, (await send(body)).body.id];
-    await waitFor(async () => t.sandbox.messages().filter((m) => m.resource.to === `whatsapp:${to}`).length === 2, 'both creates at Twilio');
-    t.sandbox.resetFaults();
+    await waitFor(async () => t.sandbox.control.messages().filter((m) => m.resource.to === `whatsapp:${to}`).length === 2, 'both creates at Twilio');
+    t.sandbox.control.resetFaults();
     const finals = await Promise.all(ids.map((id) => waitForStatus(t, id, ['read'])));
-    const atTwilio = t.sandbox.messages().filter((m) => m.resource.to === `whatsapp:${to}`);
+    const atTwilio = t.sandbox.control.messages().filter((m) => m.resource.to === `whatsapp:${to}`);
     expect(atTwilio).toHaveLength(2);
     expect(new Set(finals.map((f) => f.messageSid))).toEqual(new Set(atTwilio.map((m) => m.sid)));
   });
@@ -80,13 +80,13 @@ describe('delivery policy (e2e)', () => {
     const [row] = await t.query<{ id: string }>(
       `INSERT INTO "WhatsAppMessage" (direction, "from", "to", body, status, "queuedAt") VALUES ('outbound', 'whatsapp:+14155238886', 'whatsapp:+14155550509', 'twice?', 'queued', now()) RETURNING id`,
     );
-    t.sandbox.setFaults({ latencyMs: 300 });
+    t.sandbox.control.setFaults({ latencyMs: 300 });
     const { MessageDispatchService } = await import('../src/modules/whatsapp/message-dispatch.service');
     const dispatcher = t.app.get(MessageDispatchService);
     const outcomes = (await Promise.all([1, 2].map(() => dispatcher.dispatch(row.id, { attempt: 1, maxAttempts: 5 })))).map((r) => r.outcome);
     expect(outcomes.filter((o) => o === 'sent')).toHaveLength(1);
     expect(outcomes.filter((o) => o !== 'sent').every((o) => o === 'deferred' || o === 'skipped')).toBe(true);
-    expect(t.sandbox.messages().filter((m) => m.resource.to === 'whatsapp:+14155550509')).toHaveLength(1);
+    expect(t.sandbox.control.messages().filter((m) => m.resource.to === 'whatsapp:+14155550509')).toHaveLength(1);
   });
 
   it('leaves look-alike template sends queued, with a clear note, when it cannot tell which one reached Twilio', async () => {
@@ -116,7 +116,7 @@ describe('delivery policy (e2e)', () => {
       expect(s).toMatchObject({ status: 'queued', messageSid: null });
       expect(s.errorMessage).toContain("Check Twilio's message log");
     }
-    expect(t.sandbox.messages().filter((m) => m.resource.to === to)).toHaveLength(1);
+    expect(t.sandbox.control.messages().filter((m) => m.resource.to === to)).toHaveLength(1);
   });
 
   it('does not send twice when the service fails after Twilio accepted (the SID could not be stored)', async () => {
@@ -127,7 +127,7 @@ describe('delivery policy (e2e)', () => {
       const to = '+14155550506';
       const res = await send({ to, message: 'crash after create' });
       const final = await waitForStatus(t, res.body.id, ['read']);
-      const atTwilio = t.sandbox.messages().filter((m) => m.resource.to === `whatsapp:${to}`);
+      const atTwilio = t.sandbox.control.messages().filter((m) => m.resource.to === `whatsapp:${to}`);
       expect(atTwilio).toHaveLength(1);
       expect(final.messageSid).toBe(atTwilio[0].sid);
     } finally {
@@ -146,7 +146,7 @@ describe('delivery policy (e2e)', () => {
       const replay = await t.api('/api/v1/whatsapp/send', { body: { to, message: 'inline crash', immediate: true }, token: t.adminToken, headers: { 'idempotency-key': 'inline-crash-1' } });
       expect(replay.body.id).toBe(res.body.id);
       await waitForStatus(t, res.body.id, ['read']);
-      expect(t.sandbox.messages().filter((m) => m.resource.to === `whatsapp:${to}`)).toHaveLength(1);
+      expect(t.sandbox.control.messages().filter((m) => m.resource.to === `whatsapp:${to}`)).toHaveLength(1);
     } finally {
       spy.mockRestore();
     }
@@ -219,11 +219,11 @@ describe('delivery policy (e2e)', () => {
   });
 
   it('reconciliation fixes a message whose callbacks were dropped', async () => {
-    t.sandbox.setFaults({ callbackDropProbability: 1 });
+    t.sandbox.control.setFaults({ callbackDropProbability: 1 });
     const to = '+14155550504';
     const res = await send({ to, message: 'lost callbacks', immediate: true });
     expect(res.status).toBe(201);
-    await waitFor(async () => t.sandbox.message(res.body.messageSid)?.resource.status === 'read', 'the sandbox to walk it to read');
+    await waitFor(async () => t.sandbox.control.message(res.body.messageSid)?.resource.status === 'read', 'the sandbox to walk it to read');
     expect((await statusOf(t, res.body.id)).status).toBe('queued');
 
     const { ReconciliationService } = await import('../src/modules/whatsapp/reconciliation.service');
@@ -295,11 +295,11 @@ describe('sender throughput (e2e)', () => {
       expect(res.status).toBe(202);
       ids.push(res.body.id);
     }
-    await waitFor(async () => t.sandbox.receivedRequests().length >= 200, '200 creates at the sandbox', 40_000, 200);
-    const stats = t.sandbox.requestStats();
+    await waitFor(async () => t.sandbox.control.receivedRequests().length >= 200, '200 creates at the sandbox', 40_000, 200);
+    const stats = t.sandbox.control.requestStats();
     expect(stats.total).toBe(200);
     expect(stats.maxPerSecond).toBeLessThanOrEqual(20);
-    const times = t.sandbox.receivedRequests().map((r) => Date.parse(r.receivedAt));
+    const times = t.sandbox.control.receivedRequests().map((r) => Date.parse(r.receivedAt));
     // 200 at 20 per second cannot take less than ~9.5 s (the first second's 20 start at once).
     expect(Math.max(...times) - Math.min(...times)).toBeGreaterThanOrEqual(9_000);
     const backlog = await t.api('/api/v1/whatsapp/senders', { token: t.adminToken });

@@ -1,4 +1,4 @@
-import { TwilioSandbox } from '../src/sandbox/twilio-sandbox';
+import { TwilioSandbox } from '../libs/twilio-sandbox/twilio-sandbox';
 import { freePort, startTestApp, TestApp, waitFor } from './support/test-app';
 
 const ACCOUNT_SID = 'AC' + '1f'.repeat(16);
@@ -42,7 +42,7 @@ describe.each([
       const s = (await t.api(`/api/v1/whatsapp/delivery-status/${res.body.id}`, { token: t.adminToken })).body;
       return s.status === 'read' ? s : undefined;
     }, 'read');
-    const [request] = external.receivedRequests();
+    const [request] = external.control.receivedRequests();
     expect(request.params).toMatchObject({ To: 'whatsapp:+14155550801', From: 'whatsapp:+447911123457', StatusCallback: t.config.twilio.statusCallbackUrl });
     expect(request.accountSid).toBe(ACCOUNT_SID);
     expect(request.authUser).toBe('TWILIO_API_KEY' in credentials ? API_KEY : ACCOUNT_SID);

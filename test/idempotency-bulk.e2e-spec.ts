@@ -12,7 +12,7 @@ const BULK = '/api/v1/whatsapp/send/bulk';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function requestsTo(t: TestApp, number: string) {
-  return t.sandbox.receivedRequests().filter((r) => r.params.To === `whatsapp:${number}`);
+  return t.sandbox.control.receivedRequests().filter((r) => r.params.To === `whatsapp:${number}`);
 }
 
 async function rowsTo(t: TestApp, number: string): Promise<number> {
@@ -78,7 +78,7 @@ describe('Idempotency-Key on POST /whatsapp/send (e2e)', () => {
     const to = '+14155550704';
     const key = randomUUID();
     const body = { to, message: 'slow one', immediate: true };
-    t.sandbox.setFaults({ latencyMs: 1500 });
+    t.sandbox.control.setFaults({ latencyMs: 1500 });
     let first: ApiResponse | undefined;
     try {
       const pending = send(body, key);
@@ -88,7 +88,7 @@ describe('Idempotency-Key on POST /whatsapp/send (e2e)', () => {
       expect(second.body).toMatchObject({ statusCode: 409, code: 'IDEMPOTENCY_REQUEST_IN_FLIGHT' });
       first = await pending;
     } finally {
-      t.sandbox.resetFaults();
+      t.sandbox.control.resetFaults();
     }
     expect(first?.status).toBe(201);
     expect(first?.body.messageSid).toMatch(/^SM[0-9a-f]{32}$/);

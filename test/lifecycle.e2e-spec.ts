@@ -181,7 +181,7 @@ describe('opt-out, contacts and message listing (e2e)', () => {
     });
   };
   const send = (to: string, token = t.adminToken) => t.api('/api/v1/whatsapp/send', { body: { to, message: 'hello' }, token });
-  const sandboxRequestsTo = (to: string) => t.sandbox.receivedRequests().filter((r) => r.params.To === `whatsapp:${to}`).length;
+  const sandboxRequestsTo = (to: string) => t.sandbox.control.receivedRequests().filter((r) => r.params.To === `whatsapp:${to}`).length;
 
   it('refuses sends to a number that replied STOP, before any Twilio call, until it replies START', async () => {
     const phone = '+447911000001';

@@ -33,7 +33,7 @@ describe('graceful shutdown during a send run (e2e)', () => {
 
   it('finishes running jobs, leaves no job active or stalled, and the next process sends the rest', async () => {
     // Each Twilio call takes 400 ms, so jobs are mid-flight when the shutdown starts.
-    t.sandbox.setFaults({ latencyMs: 400 });
+    t.sandbox.control.setFaults({ latencyMs: 400 });
     // One bulk request queues the whole batch at once, so however slow the machine, most of it
     // is still waiting when the shutdown starts.
     const bulk = await t.api('/api/v1/whatsapp/send/bulk', {

@@ -31,14 +31,14 @@ describe('an accepted message survives a Redis outage (e2e)', () => {
     expect(health.status).toBe(503);
     expect(health.body.error).toHaveProperty('redis');
     await new Promise((r) => setTimeout(r, 1500)); // the relay tries (and fails) meanwhile
-    expect(t.sandbox.receivedRequests().filter((r) => r.params.To === `whatsapp:${to}`)).toHaveLength(0);
+    expect(t.sandbox.control.receivedRequests().filter((r) => r.params.To === `whatsapp:${to}`)).toHaveLength(0);
 
     await redis.start();
     await waitFor(async () => {
       const [row] = await t.query<{ status: string }>(`SELECT status FROM "WhatsAppMessage" WHERE id = $1`, [id]);
       return ['delivered', 'read'].includes(row.status);
     }, 'the message to be delivered after Redis came back', 45_000, 100);
-    expect(t.sandbox.receivedRequests().filter((r) => r.params.To === `whatsapp:${to}`)).toHaveLength(1);
+    expect(t.sandbox.control.receivedRequests().filter((r) => r.params.To === `whatsapp:${to}`)).toHaveLength(1);
     expect(await t.query(`SELECT 1 FROM outbox WHERE "jobId" = $1`, [`send-${id}`])).toHaveLength(0);
     expect((await t.api('/api/v1/health')).status).toBe(200);
   }, 90_000);

@@ -1,4 +1,4 @@
-import { buildAjv, expectValid, Json, loadSpec, MESSAGES_PATH } from './support/twilio-openapi';
+import { buildAjv, expectValid, Json, loadSpec, MESSAGES_PATH } from '../libs/twilio-sandbox/test/twilio-openapi';
 import { startTestApp, TestApp, waitFor } from './support/test-app';
 
 const TEMPLATE = 'HX0000000000000000000000000000a002';
@@ -35,9 +35,9 @@ describe("the service's Twilio requests against Twilio's OpenAPI spec (e2e)", ()
         { to: '+14155550904', message: 'inline', immediate: true },
       ];
       for (const body of bodies) expect([201, 202]).toContain((await t.api('/api/v1/whatsapp/send', { body, token: t.adminToken })).status);
-      await waitFor(async () => t.sandbox.receivedRequests().length >= bodies.length, 'every create');
-      for (const request of t.sandbox.receivedRequests()) expectValid(validate, asForm(request.params));
-      const media = t.sandbox.receivedRequests().find((r) => r.params.To === 'whatsapp:+14155550902')!;
+      await waitFor(async () => t.sandbox.control.receivedRequests().length >= bodies.length, 'every create');
+      for (const request of t.sandbox.control.receivedRequests()) expectValid(validate, asForm(request.params));
+      const media = t.sandbox.control.receivedRequests().find((r) => r.params.To === 'whatsapp:+14155550902')!;
       expect(media.params.MediaUrl).toEqual(['https://example.com/a.jpg', 'https://example.com/b.pdf']);
     });
 
@@ -60,7 +60,7 @@ describe("the service's Twilio requests against Twilio's OpenAPI spec (e2e)", ()
       const res = await t.api('/api/v1/whatsapp/send', { body: { to: '+14155550905', message: 'via the service', immediate: true }, token: t.adminToken });
       expect(res.status).toBe(201);
       expect(res.body.status).toBe('accepted');
-      const [request] = t.sandbox.receivedRequests();
+      const [request] = t.sandbox.control.receivedRequests();
       expect(request.params.MessagingServiceSid).toBe(MESSAGING_SERVICE_SID);
       expect(request.params.From).toBeUndefined();
       expectValid(validate, asForm(request.params));

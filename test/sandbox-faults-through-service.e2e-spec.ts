@@ -9,7 +9,7 @@ describe('sandbox faults seen through the service (e2e)', () => {
   afterAll(async () => {
     await t?.close();
   });
-  afterEach(() => t.sandbox.resetFaults());
+  afterEach(() => t.sandbox.control.resetFaults());
 
   const send = async (to: string, extra: object = {}) => {
     const res = await t.api('/api/v1/whatsapp/send', { body: { to, message: `to ${to}`, ...extra }, token: t.adminToken });
@@ -24,22 +24,22 @@ describe('sandbox faults seen through the service (e2e)', () => {
     }, `${id} to reach ${statuses.join('/')}`);
 
   it('5xx from Twilio (500 and 503) are retried until the message goes through', async () => {
-    t.sandbox.setFaults({ failNext: [{ httpStatus: 500, code: 20500, count: 1 }, { httpStatus: 503, code: 20503, count: 1 }] });
+    t.sandbox.control.setFaults({ failNext: [{ httpStatus: 500, code: 20500, count: 1 }, { httpStatus: 503, code: 20503, count: 1 }] });
     const id = await send('+14155550701');
     const final = await settle(id, ['read']);
     expect(final.attempts).toBe(3);
-    expect(t.sandbox.messages().filter((m) => m.resource.to === 'whatsapp:+14155550701')).toHaveLength(1);
+    expect(t.sandbox.control.messages().filter((m) => m.resource.to === 'whatsapp:+14155550701')).toHaveLength(1);
   });
 
   it('a permanently failing Twilio (every create 503) ends failed after WHATSAPP_MAX_ATTEMPTS, with the code', async () => {
-    t.sandbox.setFaults({ serviceUnavailableProbability: 1 });
+    t.sandbox.control.setFaults({ serviceUnavailableProbability: 1 });
     const id = await send('+14155550702');
     const final = await settle(id, ['failed']);
     expect(final).toMatchObject({ attempts: t.config.whatsapp.maxAttempts, errorCode: 20503, errorHint: expect.any(String) });
   });
 
   it('duplicated, delayed and reordered callbacks still end in the right state, stored once each', async () => {
-    t.sandbox.setFaults({ callbackDuplicateProbability: 1, callbackReorderProbability: 0.5, callbackDelayProbability: 0.5, callbackDelayMs: 60 });
+    t.sandbox.control.setFaults({ callbackDuplicateProbability: 1, callbackReorderProbability: 0.5, callbackDelayProbability: 0.5, callbackDelayMs: 60 });
     const ids = await Promise.all(['+14155550711', '+14155550712', '+14155550713', '+14155550714'].map((n) => send(n)));
     for (const id of ids) {
       const final = await settle(id, ['read']);
@@ -49,29 +49,29 @@ describe('sandbox faults seen through the service (e2e)', () => {
     }
     // Duplicates did arrive at the service: more status callbacks than stored events for these messages.
     const sids = (await t.query<{ messageSid: string }>(`SELECT "messageSid" FROM "WhatsAppMessage" WHERE id = ANY($1::uuid[])`, [ids])).map((r) => r.messageSid);
-    const posted = t.sandbox.webhookAttempts().filter((a) => sids.includes(a.messageSid) && a.status !== null).length;
+    const posted = t.sandbox.control.webhookAttempts().filter((a) => sids.includes(a.messageSid) && a.status !== null).length;
     const [{ stored }] = await t.query<{ stored: number }>(`SELECT count(*)::int AS stored FROM message_events WHERE "messageSid" = ANY($1::text[]) AND source = 'callback'`, [sids]);
     expect(posted).toBeGreaterThan(stored);
   });
 
   it("a number's fate (failed with 63024) arrives by callback with its code and hint", async () => {
-    t.sandbox.setNumberFate('+14155550720', { status: 'failed', errorCode: 63024 } as never);
+    t.sandbox.delivery.setNumberFate('+14155550720', { status: 'failed', errorCode: 63024 } as never);
     const id = await send('+14155550720');
     const final = await settle(id, ['failed']);
     expect(final).toMatchObject({ errorCode: 63024, errorHint: expect.stringContaining('WhatsApp') });
     expect(final.timestamps.failed).toEqual(expect.any(String));
-    t.sandbox.clearNumberFate('+14155550720');
+    t.sandbox.delivery.clearNumberFate('+14155550720');
   });
 
   it("the sandbox's window policy fails free-form messages with 63016 by callback, as Twilio does", async () => {
-    t.sandbox.setFaults({ sessionWindow: true });
+    t.sandbox.control.setFaults({ sessionWindow: true });
     const id = await send('+14155550730');
     const final = await settle(id, ['failed']);
     expect(final).toMatchObject({ errorCode: 63016, errorHint: expect.stringContaining('template') });
   });
 
   it('latency at Twilio slows an immediate send but it still succeeds', async () => {
-    t.sandbox.setFaults({ latencyMs: 300 });
+    t.sandbox.control.setFaults({ latencyMs: 300 });
     const started = Date.now();
     const res = await t.api('/api/v1/whatsapp/send', { body: { to: '+14155550740', message: 'slow', immediate: true }, token: t.adminToken });
     expect(res.status).toBe(201);
@@ -79,17 +79,17 @@ describe('sandbox faults seen through the service (e2e)', () => {
   });
 
   it('a 500 on every attempt leaves the message queued (it may be at Twilio); reconciliation finds Twilio never had it and sends it', async () => {
-    t.sandbox.setFaults({ serverErrorProbability: 1 });
+    t.sandbox.control.setFaults({ serverErrorProbability: 1 });
     const id = await send('+14155550703');
     await waitFor(async () => (await status(id)).attempts === t.config.whatsapp.maxAttempts, 'every attempt');
     await new Promise((r) => setTimeout(r, 200));
     expect((await status(id)).status).toBe('queued');
-    t.sandbox.resetFaults();
+    t.sandbox.control.resetFaults();
     const { ReconciliationService } = await import('../src/modules/whatsapp/reconciliation.service');
     const report = await t.app.get(ReconciliationService).reconcileOnce(0);
     expect(report.requeued).toBeGreaterThanOrEqual(1);
     const final = await settle(id, ['read']);
-    expect(t.sandbox.messages().filter((m) => m.resource.to === 'whatsapp:+14155550703')).toHaveLength(1);
+    expect(t.sandbox.control.messages().filter((m) => m.resource.to === 'whatsapp:+14155550703')).toHaveLength(1);
     expect(final.attempts).toBe(t.config.whatsapp.maxAttempts + 1);
   });
 
@@ -117,11 +117,11 @@ describe('sandbox faults seen through the service (e2e)', () => {
   });
 
   it("Twilio's own sender queueing (sandbox senderMps) keeps messages queued at Twilio until their turn", async () => {
-    t.sandbox.reset(); // rates are measured over the sandbox's whole history
-    t.sandbox.setFaults({ senderMps: 2 });
+    t.sandbox.control.reset(); // rates are measured over the sandbox's whole history
+    t.sandbox.control.setFaults({ senderMps: 2 });
     const ids = await Promise.all(['+14155550751', '+14155550752', '+14155550753', '+14155550754', '+14155550755', '+14155550756'].map((n) => send(n)));
     for (const id of ids) await settle(id, ['read']);
-    const stats = t.sandbox.requestStats();
+    const stats = t.sandbox.control.requestStats();
     expect(stats.sent.maxPerSecond).toBeLessThanOrEqual(2);
   });
 });

@@ -14,7 +14,7 @@ describe('sending (e2e)', () => {
 
   const send = (body: unknown, token: string | null = t.adminToken) => t.api('/api/v1/whatsapp/send', { body, token });
   const status = (id: string) => t.api(`/api/v1/whatsapp/delivery-status/${id}`, { token: t.adminToken });
-  const requestsTo = (number: string) => t.sandbox.receivedRequests().filter((r) => r.params.To === `whatsapp:${number}`);
+  const requestsTo = (number: string) => t.sandbox.control.receivedRequests().filter((r) => r.params.To === `whatsapp:${number}`);
 
   it('queues a message, sends it through a worker and follows it to read', async () => {
     const to = '+14155550101';
@@ -90,7 +90,7 @@ describe('sending (e2e)', () => {
     [{ to: TO, message: 'x', from: 'whatsapp:+447911123456' }, 'from must be one of the configured senders', 'UNKNOWN_SENDER'],
     [{ to: TO, message: 'x', colour: 'blue' }, 'property colour should not exist', 'VALIDATION_FAILED'],
   ])('refuses %j with 400 naming the problem, storing and sending nothing', async (body, text, code) => {
-    const before = t.sandbox.receivedRequests().length;
+    const before = t.sandbox.control.receivedRequests().length;
     const [{ count }] = await t.query<{ count: number }>(`SELECT count(*)::int AS count FROM "WhatsAppMessage"`);
     const res = await send(body);
     expect(res.status).toBe(400);
@@ -98,7 +98,7 @@ describe('sending (e2e)', () => {
     expect(res.body.message).toContain(text);
     const [{ count: after }] = await t.query<{ count: number }>(`SELECT count(*)::int AS count FROM "WhatsAppMessage"`);
     expect(after).toBe(count);
-    expect(t.sandbox.receivedRequests().length).toBe(before);
+    expect(t.sandbox.control.receivedRequests().length).toBe(before);
   });
 
   it('refuses a body that is not JSON with 400', async () => {

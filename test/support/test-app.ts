@@ -6,7 +6,7 @@ import { Client } from 'pg';
 import { createApp } from '../../src/app.factory';
 import { AppConfig, buildConfiguration } from '../../src/config/configuration';
 import { TWILIO_SANDBOX } from '../../src/modules/twilio/twilio.module';
-import { TwilioSandbox } from '../../src/sandbox/twilio-sandbox';
+import { TwilioSandbox } from '../../libs/twilio-sandbox/twilio-sandbox';
 
 export const TEST_PG_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -5,7 +5,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { withTimeout } from '../../common/with-timeout';
 import { AppConfig } from '../../config/configuration';
-import type { TwilioSandbox } from '../../sandbox/twilio-sandbox';
+import type { TwilioSandbox } from '../../../libs/twilio-sandbox/twilio-sandbox';
 import { TWILIO_SANDBOX } from '../twilio/twilio.module';
 import { GracefulShutdown } from './graceful-shutdown.service';
 

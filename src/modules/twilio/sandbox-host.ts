@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { TwilioSettings } from '../../config/configuration';
-import { TwilioSandbox } from '../../sandbox/twilio-sandbox';
+import { TwilioSandbox } from '../../../libs/twilio-sandbox/twilio-sandbox';
 
 /**
  * Starts the in-process Twilio sandbox when no Twilio credentials are configured. The

@@ -2,7 +2,7 @@ import { Inject, Module, OnApplicationShutdown, Optional } from '@nestjs/common'
 import { ConfigService } from '@nestjs/config';
 import twilio from 'twilio';
 import { AppConfig } from '../../config/configuration';
-import { TwilioSandbox } from '../../sandbox/twilio-sandbox';
+import { TwilioSandbox } from '../../../libs/twilio-sandbox/twilio-sandbox';
 import { BaseUrlRequestClient } from './base-url-request-client';
 import { startSandbox } from './sandbox-host';
 import { TWILIO_CLIENT } from './twilio.constants';

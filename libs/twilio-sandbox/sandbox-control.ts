@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import { DeliverySimulation } from './delivery-simulation';
+import { FaultInjector } from './fault-injector';
+import { InboundMessages } from './inbound-messages';
+import { MessageStore } from './message-store';
+import { RequestLog } from './request-log';
+import {
+  SandboxFaults,
+  SandboxMessage,
+  SandboxRequestRecord,
+  SandboxRequestStats,
+  WebhookAttemptRecord,
+} from './sandbox.types';
+import { WebhookSender } from './webhook-sender';
+
+export interface SandboxControlDeps {
+  store: MessageStore;
+  requestLog: RequestLog;
+  faults: FaultInjector;
+  webhooks: WebhookSender;
+  delivery: DeliverySimulation;
+  inbound: InboundMessages;
+}
+
+/**
+ * What a test or a demo steers and inspects: the faults, what the sandbox received,
+ * holds and posted (always copies), and a reset to a fresh sandbox.
+ */
+export class SandboxControl {
+  private readonly instanceId = randomBytes(4).toString('hex');
+
+  constructor(private readonly deps: SandboxControlDeps) {}
+
+  faults(): SandboxFaults {
+    return this.deps.faults.current();
+  }
+
+  /** Merges a partial fault set; unknown keys or bad values throw a SandboxControlError. */
+  setFaults(faults: Partial<SandboxFaults>): SandboxFaults {
+    return this.deps.faults.set(faults);
+  }
+
+  resetFaults(): void {
+    this.deps.faults.reset();
+  }
+
+  /** Every Messages create request received: params as posted, time, resulting SID or error. */
+  receivedRequests(): SandboxRequestRecord[] {
+    return this.deps.requestLog.all();
+  }
+
+  /** Counts per number and sender and per-second rates, as `GET /sandbox/control/requests` answers. */
+  requestStats(): SandboxRequestStats {
+    return this.deps.requestLog.stats();
+  }
+
+  /** Every status callback / inbound webhook attempt, retries included. */
+  webhookAttempts(): WebhookAttemptRecord[] {
+    return this.deps.webhooks.attempts();
+  }
+
+  /** Every message held, oldest first. */
+  messages(): SandboxMessage[] {
+    return structuredClone(this.deps.store.all());
+  }
+
+  message(sid: string): SandboxMessage | undefined {
+    const message = this.deps.store.get(sid);
+    return message ? structuredClone(message) : undefined;
+  }
+
+  /**
+   * A weak ETag for the message list. The instance part keeps a page that outlived a restarted
+   * sandbox from matching the new one's revision counter.
+   */
+  messagesEtag(): string {
+    return `W/"${this.instanceId}-${this.deps.store.revision}"`;
+  }
+
+  /** Back to a fresh sandbox: no messages, records, faults, fates or session windows; the server keeps running. */
+  reset(): void {
+    this.deps.delivery.reset();
+    this.deps.store.clear();
+    this.deps.requestLog.clear();
+    this.deps.faults.reset();
+    this.deps.inbound.reset();
+    this.deps.webhooks.clearAttempts();
+  }
+}
