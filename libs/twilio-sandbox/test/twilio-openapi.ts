@@ -3,11 +3,8 @@ import addFormats from 'ajv-formats';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-/**
- * Twilio's OpenAPI description: CI clones the repository with shared/ beside it, so it is resolved
- * from the repository root (../shared/twilio), unless TWILIO_OPENAPI_DIR says otherwise.
- */
-export const OPENAPI_DIR = process.env.TWILIO_OPENAPI_DIR ?? path.resolve(process.cwd(), '..', 'shared', 'twilio');
+/** Twilio's OpenAPI description, kept in the library (see openapi/README.md), unless TWILIO_OPENAPI_DIR names another copy. */
+export const OPENAPI_DIR = process.env.TWILIO_OPENAPI_DIR ?? path.resolve(__dirname, '..', 'openapi');
 export const MESSAGE_SCHEMA = 'api.v2010.account.message';
 export const MESSAGES_PATH = '/2010-04-01/Accounts/{AccountSid}/Messages.json';
 
