@@ -129,6 +129,10 @@ export class ReconciliationService {
       } catch (err) {
         if (err instanceof UndecidableLookupError) {
           report.undecided++;
+          // The note an attempt would have left: an operator must check Twilio's message log.
+          await this.messages
+            .markUndecided(message.id, message.attempts, err.message)
+            .catch((e: Error) => this.logger.warn(`Could not note undecided message ${message.id}: ${e.message}`));
           continue;
         }
         // One bad row must not stop the rest of the pass.

@@ -282,9 +282,12 @@ export class WhatsAppMessageRepository {
     return affected > 0;
   }
 
-  /** Leaves the message queued with a note for an operator, and free for nobody to send blindly. */
-  async markUndecided(id: string, note: string): Promise<void> {
-    await this.dataSource.query(`UPDATE "WhatsAppMessage" m SET "errorMessage" = $2, "sendingUntil" = NULL, "updatedAt" = now() WHERE m.id = $1`, [id, note]);
+  /**
+   * Leaves the message queued with a note for an operator, and free for nobody to send blindly;
+   * unless an attempt after number `attempts` took it meanwhile (its lease is not ours to free).
+   */
+  async markUndecided(id: string, attempts: number, note: string): Promise<void> {
+    await this.dataSource.query(`UPDATE "WhatsAppMessage" m SET "errorMessage" = $3, "sendingUntil" = NULL, "updatedAt" = now() WHERE m.id = $1 AND m.attempts = $2`, [id, attempts, note]);
   }
 
   /** Which of these Twilio SIDs already belong to one of our messages. */
