@@ -704,25 +704,31 @@ describe.each([
       expect(ids(await h.messages.findStuckAtTwilio(cutoff, 10))).toEqual([queued, accepted]);
     });
 
-    it('findUnanswered selects unsent marked messages last attempted before the cutoff that no attempt holds, oldest attempt first', async () => {
+    it('findUnanswered selects unsent marked messages last attempted before the cutoff that no attempt holds, least recently looked at first', async () => {
       const unanswered = async (lastAttemptAgo: number, columns: Partial<WhatsAppMessage> = {}, over: Partial<NewMessage> = {}) => {
         const id = await add(over);
-        await h.patch(id, { attempts: 3, lastAttemptAt: ago(lastAttemptAgo), ambiguousAttemptAt: ago(lastAttemptAgo), ...columns });
+        await h.patch(id, { attempts: 3, lastAttemptAt: ago(lastAttemptAgo), ambiguousAttemptAt: ago(lastAttemptAgo), updatedAt: ago(lastAttemptAgo), ...columns });
         return id;
       };
       const expired = await unanswered(2 * HOUR, { sendingUntil: ago(HOUR) });
       const older = await unanswered(3 * HOUR);
+      // Attempted after the others, but looked at longer ago than any.
+      const lookedAtLongAgo = await unanswered(1.5 * HOUR, { updatedAt: ago(4 * HOUR) });
       await unanswered(4 * HOUR, { sendingUntil: new Date(Date.now() + 60_000) }); // leased
       await unanswered(4 * HOUR, { ambiguousAttemptAt: null }); // answered
-      await unanswered(60_000); // attempted recently
+      await unanswered(60_000, { updatedAt: ago(5 * HOUR) }); // attempted recently
       await unanswered(4 * HOUR, {}, { messageSid: sid() });
       await unanswered(4 * HOUR, {}, { status: MessageStatus.Failed });
 
-      expect(ids(await h.messages.findUnanswered(ago(HOUR), 10))).toEqual([older, expired]);
-      expect(ids(await h.messages.findUnanswered(ago(HOUR), 1))).toEqual([older]);
+      expect(ids(await h.messages.findUnanswered(ago(HOUR), 10))).toEqual([lookedAtLongAgo, older, expired]);
+      expect(ids(await h.messages.findUnanswered(ago(HOUR), 1))).toEqual([lookedAtLongAgo]);
+
+      // A pass that could not settle it puts it at the back.
+      await h.messages.touch(lookedAtLongAgo);
+      expect(ids(await h.messages.findUnanswered(ago(HOUR), 10))).toEqual([older, expired, lookedAtLongAgo]);
 
       await h.messages.recordFailure(older, { errorCode: 20503, errorMessage: 'Service unavailable', ambiguousSince: null, busyUntil: null, failedAt: null });
-      expect(ids(await h.messages.findUnanswered(ago(HOUR), 10))).toEqual([expired]);
+      expect(ids(await h.messages.findUnanswered(ago(HOUR), 10))).toEqual([expired, lookedAtLongAgo]);
     });
 
     it('failUnanswered fails the message only if no attempt started since and none holds it', async () => {

@@ -33,7 +33,7 @@ describe('ReconciliationService', () => {
     if (loseAnswer) kit.twilio.loseNextCreateAnswer();
     else kit.twilio.dropNextCreate();
     await kit.dispatcher.dispatch(id, attempt(5)).catch(() => undefined);
-    kit.store.patch(id, { lastAttemptAt: ago(HOUR), ambiguousAttemptAt: ago(HOUR), sendingUntil: ago(HOUR - 15_000) });
+    kit.store.patch(id, { lastAttemptAt: ago(HOUR), ambiguousAttemptAt: ago(HOUR), sendingUntil: ago(HOUR - 15_000), updatedAt: ago(HOUR) });
     return id;
   }
 
@@ -145,6 +145,32 @@ describe('ReconciliationService', () => {
     await kit.reconciliation.reconcileOnce();
 
     expect(kit.store.row(first)).toMatchObject({ attempts: 2, sendingUntil: workerLease });
+  });
+
+  it('reaches newer unanswered sends when older ones cannot be settled, a pass’s worth (100) at a time', async () => {
+    const since = (id: string, ms: number) => kit.store.patch(id, { lastAttemptAt: ago(ms), ambiguousAttemptAt: ago(ms), updatedAt: ago(ms) });
+    // The oldest: look-alike templates of which Twilio has one, so which cannot be told.
+    const alike = { to: newRecipient(), body: null, contentSid: 'HX0123456789abcdef0123456789abcdef' };
+    const undecidable = [await unanswered(true, alike)];
+    for (let i = 1; i < 100; i++) undecidable.push(await unanswered(false, alike));
+    for (const id of undecidable) since(id, 3 * HOUR);
+    // Then sends to a number whose look-up Twilio keeps refusing.
+    const refusedTo = newRecipient();
+    const refused: string[] = [];
+    for (let i = 0; i < 100; i++) refused.push(await unanswered(false, { to: refusedTo }));
+    for (const id of refused) since(id, 2 * HOUR);
+    kit.twilio.failListsTo(refusedTo, twilioErrors.answered(20429, 429, 'Too Many Requests'));
+    const newer = await unanswered(true);
+
+    expect(await kit.reconciliation.reconcileOnce()).toEqual({ ...NOTHING, undecided: 100 });
+    expect(await kit.reconciliation.reconcileOnce()).toEqual({ ...NOTHING, errors: 100 });
+    expect(kit.store.row(newer).messageSid).toBeNull();
+
+    const third = await kit.reconciliation.reconcileOnce();
+
+    expect(third).toEqual({ ...NOTHING, recovered: 1, undecided: 99 });
+    expect(kit.store.row(newer).messageSid).toBe(kit.twilio.log.find((m) => m.to === kit.store.row(newer).to)?.sid);
+    for (const id of [...undecidable, ...refused]) expect(kit.store.row(id)).toMatchObject({ status: MessageStatus.Queued, messageSid: null });
   });
 
   it('queues a stalled message again once, and not one an attempt holds', async () => {

@@ -102,6 +102,8 @@ export class ReconciliationService {
   /**
    * Sends whose answer never came (timeouts after the request left) and whose retries are over:
    * found at Twilio -> the SID is attached; not found -> the message failed, with its last error.
+   * One that cannot be settled now (look-alikes, a failing look-up) goes to the back of the
+   * order (markUndecided or touch), so the next pass reaches the others.
    */
   private async resolveUnanswered(cutoff: Date, report: ReconcileReport): Promise<void> {
     const unanswered = await this.messages.findUnanswered(cutoff, BATCH);
@@ -138,6 +140,7 @@ export class ReconciliationService {
         // One bad row must not stop the rest of the pass.
         report.errors++;
         this.logger.warn(`Could not look up unanswered message ${message.id}: ${(err as Error).message}`);
+        await this.messages.touch(message.id).catch((e: Error) => this.logger.warn(`Could not touch unanswered message ${message.id}: ${e.message}`));
       }
     }
   }

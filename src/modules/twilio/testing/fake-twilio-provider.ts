@@ -52,6 +52,7 @@ export class FakeTwilioProvider implements TwilioProviderApi {
 
   private readonly createBehaviours: CreateBehaviour[] = [];
   private readonly listFailures: TwilioRequestError[] = [];
+  private readonly listFailuresTo = new Map<string, TwilioRequestError>();
   private readonly fetchFailures = new Map<string, TwilioRequestError>();
 
   constructor(private readonly now: () => Date = () => new Date()) {}
@@ -74,6 +75,11 @@ export class FakeTwilioProvider implements TwilioProviderApi {
 
   failNextList(error: TwilioRequestError): void {
     this.listFailures.push(error);
+  }
+
+  /** Every look-up of the messages to `to` fails, however often it is tried. */
+  failListsTo(to: string, error: TwilioRequestError): void {
+    this.listFailuresTo.set(to, error);
   }
 
   failFetch(sid: string, error: TwilioRequestError): void {
@@ -128,7 +134,7 @@ export class FakeTwilioProvider implements TwilioProviderApi {
 
   async listMessagesTo(to: string, from?: string, limit = 50): Promise<TwilioMessageSnapshot[]> {
     this.calls.push({ operation: 'list', to, from });
-    const failure = this.listFailures.shift();
+    const failure = this.listFailures.shift() ?? this.listFailuresTo.get(to);
     await this.duringList?.();
     if (failure) throw failure;
     return this.log

@@ -347,10 +347,15 @@ export class WhatsAppMessageRepository {
     await this.dataSource.query(`UPDATE "WhatsAppMessage" SET "updatedAt" = now() WHERE id = $1`, [id]);
   }
 
-  /** Unsent messages whose last attempt went unanswered before `cutoff`, and no attempt holds now. */
+  /**
+   * Unsent messages whose last attempt went unanswered before `cutoff`, and no attempt holds
+   * now; least recently looked at first (updatedAt: a pass that cannot settle one touches it),
+   * so messages no pass can settle do not hide the others (the unsettled index serves the order).
+   */
   async findUnanswered(cutoff: Date, limit: number): Promise<WhatsAppMessage[]> {
     return this.select(
-      `${UNSENT} AND m."ambiguousAttemptAt" IS NOT NULL AND m."lastAttemptAt" < $1 AND ${LEASE_FREE} ORDER BY m."lastAttemptAt" ASC LIMIT $2`,
+      `m.direction = 'outbound' AND ${UNSENT} AND m."ambiguousAttemptAt" IS NOT NULL AND m."lastAttemptAt" < $1 AND ${LEASE_FREE}
+       ORDER BY m."updatedAt" ASC LIMIT $2`,
       [cutoff, limit],
     );
   }

@@ -509,8 +509,16 @@ export class InMemoryWhatsAppMessageRepository implements WhatsAppMessageReposit
   async findUnanswered(cutoff: Date, limit: number): Promise<WhatsAppMessage[]> {
     this.store.fault('findUnanswered');
     return this.rows
-      .filter((m) => isUnsent(m) && m.ambiguousAttemptAt !== null && m.lastAttemptAt !== null && m.lastAttemptAt.getTime() < cutoff.getTime() && this.leaseFree(m))
-      .sort((a, b) => time(a.lastAttemptAt)! - time(b.lastAttemptAt)!)
+      .filter(
+        (m) =>
+          m.direction === MessageDirection.Outbound &&
+          isUnsent(m) &&
+          m.ambiguousAttemptAt !== null &&
+          m.lastAttemptAt !== null &&
+          m.lastAttemptAt.getTime() < cutoff.getTime() &&
+          this.leaseFree(m),
+      )
+      .sort((a, b) => a.updatedAt.getTime() - b.updatedAt.getTime())
       .slice(0, limit)
       .map(asMessage);
   }
