@@ -219,6 +219,35 @@ describe('ReconciliationService', () => {
     expect(await kit.reconciliation.reconcileOnce()).toEqual(NOTHING);
   });
 
+  it('goes on queueing stalled messages when one of them fails, and counts the error', async () => {
+    const stalled = [await kit.queued(), await kit.queued()];
+    for (const id of stalled) kit.store.patch(id, { createdAt: ago(HOUR) });
+    kit.store.failNext('takeForRequeue', new Error('deadlock detected'));
+
+    expect(await kit.reconciliation.reconcileOnce()).toEqual({ ...NOTHING, requeued: 1, errors: 1 });
+    expect(kit.store.outboxJobs().map((j) => j.payload)).toEqual([{ messageId: stalled[1] }]);
+
+    expect(await kit.reconciliation.reconcileOnce()).toEqual({ ...NOTHING, requeued: 1 });
+    expect(kit.store.outboxJobs().map((j) => j.payload)).toEqual([{ messageId: stalled[1] }, { messageId: stalled[0] }]);
+  });
+
+  it('goes on applying early callbacks when those of one message fail, and counts the error', async () => {
+    const early: string[] = [];
+    for (const sid of [`SM${'ef'.repeat(16)}`, `SM${'fe'.repeat(16)}`]) {
+      await kit.lifecycle.applyStatusEvent({ messageSid: sid, status: 'sent', source: EventSource.Callback });
+      const id = await kit.queued();
+      kit.store.patch(id, { messageSid: sid });
+      early.push(id);
+    }
+    kit.store.failNext('unattached', new Error('canceling statement due to statement timeout'));
+
+    expect(await kit.reconciliation.reconcileOnce()).toEqual({ ...NOTHING, earlyEventsApplied: 1, errors: 1 });
+    expect(early.map((id) => kit.store.row(id).status).sort()).toEqual([MessageStatus.Queued, MessageStatus.Sent]);
+
+    expect(await kit.reconciliation.reconcileOnce()).toEqual({ ...NOTHING, earlyEventsApplied: 1 });
+    expect(early.map((id) => kit.store.row(id).status)).toEqual([MessageStatus.Sent, MessageStatus.Sent]);
+  });
+
   it('goes on with the rest of the pass when one message fails, and counts the error', async () => {
     const gone = await stuckAtTwilio();
     const moved = await stuckAtTwilio();

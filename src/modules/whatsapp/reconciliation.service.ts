@@ -152,7 +152,15 @@ export class ReconciliationService {
    */
   private async requeueStalled(cutoff: Date, report: ReconcileReport): Promise<void> {
     const stalled = await this.messages.findStalled(cutoff, BATCH);
-    for (const message of stalled) if (await this.requeue(message, cutoff, { clearUnanswered: false })) report.requeued++;
+    for (const message of stalled) {
+      try {
+        if (await this.requeue(message, cutoff, { clearUnanswered: false })) report.requeued++;
+      } catch (err) {
+        // One bad row must not stop the rest of the pass.
+        report.errors++;
+        this.logger.warn(`Could not queue stalled message ${message.id} again: ${(err as Error).message}`);
+      }
+    }
   }
 
   /** A new send job for a queued message, unless a worker touched it since `cutoff`. */
@@ -180,6 +188,13 @@ export class ReconciliationService {
   }
 
   private async applyEarlyEvents(report: ReconcileReport): Promise<void> {
-    for (const id of await this.messages.idsWithEarlyEvents(BATCH)) report.earlyEventsApplied += await this.lifecycle.applyPendingEvents(id);
+    for (const id of await this.messages.idsWithEarlyEvents(BATCH)) {
+      try {
+        report.earlyEventsApplied += await this.lifecycle.applyPendingEvents(id);
+      } catch (err) {
+        report.errors++;
+        this.logger.warn(`Could not apply early callbacks to message ${id}: ${(err as Error).message}`);
+      }
+    }
   }
 }
