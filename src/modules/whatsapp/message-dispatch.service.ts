@@ -93,10 +93,13 @@ export class MessageDispatchService {
     if (!claim) return this.notClaimed(messageId);
     const { message, hadUnansweredAttempt, optedOut } = claim;
     const claimedAt = Date.now();
+    // Until the earlier attempt has been looked for, a Twilio error is the look-up's, not a send's.
+    let lookedUp = !hadUnansweredAttempt;
 
     try {
       if (hadUnansweredAttempt) {
         const earlier = await this.findEarlierSend(message);
+        lookedUp = true;
         if (earlier) {
           this.logger.log(`Message ${message.id} had reached Twilio as ${earlier.sid} on an earlier attempt; not sending it again`);
           const updated = await this.lifecycle.attachSid(message, earlier);
@@ -134,7 +137,7 @@ export class MessageDispatchService {
     } catch (err) {
       if (err instanceof UndecidableLookupError) {
         // Sending again could duplicate, attaching could take the wrong SID: say so and stop.
-        await this.messages.markUndecided(message.id, err.message);
+        await this.messages.markUndecided(message.id, message.attempts, err.message);
         this.logger.error(err.message);
         return { outcome: DispatchOutcome.Undecided, message: { ...message, errorMessage: err.message } as WhatsAppMessage };
       }
@@ -145,11 +148,12 @@ export class MessageDispatchService {
         throw err;
       }
       const lastAttempt = attempt.attempt >= attempt.maxAttempts;
-      // The earlier attempt was looked for and is not at Twilio, so only this request matters.
-      const ambiguous = err.classification.mayHaveReachedTwilio;
+      // Once the earlier attempt was looked for and is not at Twilio, only this request matters;
+      // a failed look-up leaves the earlier attempt in doubt, so its mark stays for the next one.
+      const ambiguous = !lookedUp || err.classification.mayHaveReachedTwilio;
       const final = err.classification.retryClass === RetryClass.Permanent || lastAttempt;
       // Without any answer Twilio may still be processing the request: nobody sends before it must be done.
-      const busyUntil = ambiguous && err.httpStatus === null ? new Date(Date.now() + this.config.get('twilio', { infer: true }).timeoutMs) : null;
+      const busyUntil = lookedUp && ambiguous && err.httpStatus === null ? new Date(Date.now() + this.config.get('twilio', { infer: true }).timeoutMs) : null;
       // A message that may be at Twilio is never declared failed on a guess: reconciliation
       // looks it up later and either finds it or settles it then.
       await this.recordFailure(message, err, final && !ambiguous, ambiguous ? message.ambiguousAttemptAt : null, busyUntil);

@@ -102,6 +102,8 @@ export class ReconciliationService {
   /**
    * Sends whose answer never came (timeouts after the request left) and whose retries are over:
    * found at Twilio -> the SID is attached; not found -> the message failed, with its last error.
+   * One that cannot be settled now (look-alikes, a failing look-up) goes to the back of the
+   * order (markUndecided or touch), so the next pass reaches the others.
    */
   private async resolveUnanswered(cutoff: Date, report: ReconcileReport): Promise<void> {
     const unanswered = await this.messages.findUnanswered(cutoff, BATCH);
@@ -129,11 +131,16 @@ export class ReconciliationService {
       } catch (err) {
         if (err instanceof UndecidableLookupError) {
           report.undecided++;
+          // The note an attempt would have left: an operator must check Twilio's message log.
+          await this.messages
+            .markUndecided(message.id, message.attempts, err.message)
+            .catch((e: Error) => this.logger.warn(`Could not note undecided message ${message.id}: ${e.message}`));
           continue;
         }
         // One bad row must not stop the rest of the pass.
         report.errors++;
         this.logger.warn(`Could not look up unanswered message ${message.id}: ${(err as Error).message}`);
+        await this.messages.touch(message.id).catch((e: Error) => this.logger.warn(`Could not touch unanswered message ${message.id}: ${e.message}`));
       }
     }
   }
@@ -145,7 +152,15 @@ export class ReconciliationService {
    */
   private async requeueStalled(cutoff: Date, report: ReconcileReport): Promise<void> {
     const stalled = await this.messages.findStalled(cutoff, BATCH);
-    for (const message of stalled) if (await this.requeue(message, cutoff, { clearUnanswered: false })) report.requeued++;
+    for (const message of stalled) {
+      try {
+        if (await this.requeue(message, cutoff, { clearUnanswered: false })) report.requeued++;
+      } catch (err) {
+        // One bad row must not stop the rest of the pass.
+        report.errors++;
+        this.logger.warn(`Could not queue stalled message ${message.id} again: ${(err as Error).message}`);
+      }
+    }
   }
 
   /** A new send job for a queued message, unless a worker touched it since `cutoff`. */
@@ -173,6 +188,13 @@ export class ReconciliationService {
   }
 
   private async applyEarlyEvents(report: ReconcileReport): Promise<void> {
-    for (const id of await this.messages.idsWithEarlyEvents(BATCH)) report.earlyEventsApplied += await this.lifecycle.applyPendingEvents(id);
+    for (const id of await this.messages.idsWithEarlyEvents(BATCH)) {
+      try {
+        report.earlyEventsApplied += await this.lifecycle.applyPendingEvents(id);
+      } catch (err) {
+        report.errors++;
+        this.logger.warn(`Could not apply early callbacks to message ${id}: ${(err as Error).message}`);
+      }
+    }
   }
 }

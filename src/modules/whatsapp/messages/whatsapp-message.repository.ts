@@ -282,9 +282,12 @@ export class WhatsAppMessageRepository {
     return affected > 0;
   }
 
-  /** Leaves the message queued with a note for an operator, and free for nobody to send blindly. */
-  async markUndecided(id: string, note: string): Promise<void> {
-    await this.dataSource.query(`UPDATE "WhatsAppMessage" m SET "errorMessage" = $2, "sendingUntil" = NULL, "updatedAt" = now() WHERE m.id = $1`, [id, note]);
+  /**
+   * Leaves the message queued with a note for an operator, and free for nobody to send blindly;
+   * unless an attempt after number `attempts` took it meanwhile (its lease is not ours to free).
+   */
+  async markUndecided(id: string, attempts: number, note: string): Promise<void> {
+    await this.dataSource.query(`UPDATE "WhatsAppMessage" m SET "errorMessage" = $3, "sendingUntil" = NULL, "updatedAt" = now() WHERE m.id = $1 AND m.attempts = $2`, [id, attempts, note]);
   }
 
   /** Which of these Twilio SIDs already belong to one of our messages. */
@@ -344,10 +347,15 @@ export class WhatsAppMessageRepository {
     await this.dataSource.query(`UPDATE "WhatsAppMessage" SET "updatedAt" = now() WHERE id = $1`, [id]);
   }
 
-  /** Unsent messages whose last attempt went unanswered before `cutoff`, and no attempt holds now. */
+  /**
+   * Unsent messages whose last attempt went unanswered before `cutoff`, and no attempt holds
+   * now; least recently looked at first (updatedAt: a pass that cannot settle one touches it),
+   * so messages no pass can settle do not hide the others (the unsettled index serves the order).
+   */
   async findUnanswered(cutoff: Date, limit: number): Promise<WhatsAppMessage[]> {
     return this.select(
-      `${UNSENT} AND m."ambiguousAttemptAt" IS NOT NULL AND m."lastAttemptAt" < $1 AND ${LEASE_FREE} ORDER BY m."lastAttemptAt" ASC LIMIT $2`,
+      `m.direction = 'outbound' AND ${UNSENT} AND m."ambiguousAttemptAt" IS NOT NULL AND m."lastAttemptAt" < $1 AND ${LEASE_FREE}
+       ORDER BY m."updatedAt" ASC LIMIT $2`,
       [cutoff, limit],
     );
   }
