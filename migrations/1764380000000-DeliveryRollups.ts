@@ -97,7 +97,32 @@ export function foldStatement(source: string): string {
   ON CONFLICT ("bucket", "from", "error_code") DO UPDATE SET "count" = r."count" + EXCLUDED."count"`;
 }
 
-export const COLUMNS = `"createdAt", "from", status, "errorCode", "deliveryTimeMs"`;
+/**
+ * The trigger functions of this migration, which fold each statement's contributions straight
+ * into the rollups (RollupJournal's down() puts them back with CREATE OR REPLACE).
+ */
+export function foldTriggerFunctions(verb: 'CREATE' | 'CREATE OR REPLACE'): string {
+  return `${verb} FUNCTION delivery_rollup_fold() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    ${foldStatement(contributionsOf('new_rows', 1))};
+  ELSIF TG_OP = 'UPDATE' THEN
+    ${foldStatement(`${contributionsOf('new_rows', 1)} UNION ALL ${contributionsOf('old_rows', -1)}`)};
+  ELSIF TG_OP = 'DELETE' THEN
+    ${foldStatement(contributionsOf('old_rows', -1))};
+  END IF;
+  RETURN NULL;
+END
+$fn$;
+${verb} FUNCTION delivery_rollup_truncate() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  TRUNCATE delivery_rollup_minute, delivery_rollup_hour, delivery_error_rollup_minute, delivery_error_rollup_hour;
+  RETURN NULL;
+END
+$fn$`;
+}
+
+const COLUMNS = `"createdAt", "from", status, "errorCode", "deliveryTimeMs"`;
 export const contributionsOf = (table: string, sign: 1 | -1) =>
   `SELECT ${COLUMNS}, ${sign} AS sign FROM ${table} WHERE direction = 'outbound'`;
 
@@ -121,24 +146,7 @@ export class DeliveryRollups1764380000000 implements MigrationInterface {
     await queryRunner.query(`CREATE INDEX "IDX_delivery_rollup_minute_from" ON "delivery_rollup_minute" ("from", "bucket")`);
     await queryRunner.query(`CREATE INDEX "IDX_delivery_rollup_hour_from" ON "delivery_rollup_hour" ("from", "bucket")`);
 
-    await queryRunner.query(`CREATE FUNCTION delivery_rollup_fold() RETURNS trigger LANGUAGE plpgsql AS $fn$
-BEGIN
-  IF TG_OP = 'INSERT' THEN
-    ${foldStatement(contributionsOf('new_rows', 1))};
-  ELSIF TG_OP = 'UPDATE' THEN
-    ${foldStatement(`${contributionsOf('new_rows', 1)} UNION ALL ${contributionsOf('old_rows', -1)}`)};
-  ELSIF TG_OP = 'DELETE' THEN
-    ${foldStatement(contributionsOf('old_rows', -1))};
-  END IF;
-  RETURN NULL;
-END
-$fn$`);
-    await queryRunner.query(`CREATE FUNCTION delivery_rollup_truncate() RETURNS trigger LANGUAGE plpgsql AS $fn$
-BEGIN
-  TRUNCATE delivery_rollup_minute, delivery_rollup_hour, delivery_error_rollup_minute, delivery_error_rollup_hour;
-  RETURN NULL;
-END
-$fn$`);
+    await queryRunner.query(foldTriggerFunctions('CREATE'));
     // Transition tables need one trigger per event.
     await queryRunner.query(
       `CREATE TRIGGER "TRG_WhatsAppMessage_rollup_insert" AFTER INSERT ON "WhatsAppMessage" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION delivery_rollup_fold()`,

@@ -1,5 +1,7 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
-import { COLUMNS, contributionsOf, foldStatement } from './1764380000000-DeliveryRollups';
+import { contributionsOf, foldStatement, foldTriggerFunctions } from './1764380000000-DeliveryRollups';
+
+const COLUMNS = `"createdAt", "from", status, "errorCode", "deliveryTimeMs"`;
 
 /** Advisory lock held while the journal is folded, so several processes may run the aggregator. */
 export const ROLLUP_FOLD_LOCK = 7_414;
@@ -87,24 +89,7 @@ $fn$`);
     await queryRunner.query(`DROP FUNCTION delivery_rollup_fold_journal(integer, boolean)`);
     await queryRunner.query(`DROP TRIGGER "TRG_WhatsAppMessage_rollup_update" ON "WhatsAppMessage"`);
     await queryRunner.query(`DROP FUNCTION delivery_rollup_journal_update()`);
-    await queryRunner.query(`CREATE OR REPLACE FUNCTION delivery_rollup_fold() RETURNS trigger LANGUAGE plpgsql AS $fn$
-BEGIN
-  IF TG_OP = 'INSERT' THEN
-    ${foldStatement(contributionsOf('new_rows', 1))};
-  ELSIF TG_OP = 'UPDATE' THEN
-    ${foldStatement(`${contributionsOf('new_rows', 1)} UNION ALL ${contributionsOf('old_rows', -1)}`)};
-  ELSIF TG_OP = 'DELETE' THEN
-    ${foldStatement(contributionsOf('old_rows', -1))};
-  END IF;
-  RETURN NULL;
-END
-$fn$`);
-    await queryRunner.query(`CREATE OR REPLACE FUNCTION delivery_rollup_truncate() RETURNS trigger LANGUAGE plpgsql AS $fn$
-BEGIN
-  TRUNCATE delivery_rollup_minute, delivery_rollup_hour, delivery_error_rollup_minute, delivery_error_rollup_hour;
-  RETURN NULL;
-END
-$fn$`);
+    await queryRunner.query(foldTriggerFunctions('CREATE OR REPLACE'));
     await queryRunner.query(
       `CREATE TRIGGER "TRG_WhatsAppMessage_rollup_update" AFTER UPDATE ON "WhatsAppMessage" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION delivery_rollup_fold()`,
     );
