@@ -16,6 +16,7 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import { createApp } from '../src/app.factory';
 import { buildConfiguration } from '../src/config/configuration';
+import { deliveryMetricsQueries, SEED_DAYS, SEED_SENDERS, seedMessagesSql } from './support/message-seed';
 
 interface Options {
   messages: number;
@@ -26,8 +27,6 @@ interface Options {
   redisUrl: string;
 }
 
-const SENDERS = ['whatsapp:+14155238886', 'whatsapp:+14155238887', 'whatsapp:+14155238888'];
-const DAYS = 30;
 const BATCH = 250_000;
 const ADMIN_PASSWORD = 'bench-admin-password';
 
@@ -72,27 +71,6 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
-/**
- * One batch of messages spread evenly over the last DAYS days: 70 % read, 15 % delivered, 6 %
- * failed, 2 % undelivered, the rest still in flight; delivery times 0.3-40 s, skewed low.
- */
-function seedSql(offset: number, count: number, total: number): string {
-  return `INSERT INTO "WhatsAppMessage" (direction, "from", "to", body, status, "errorCode", "deliveryTimeMs", "queuedAt", "createdAt", "updatedAt")
-  SELECT 'outbound',
-         (ARRAY['${SENDERS.join("','")}'])[1 + (g % ${SENDERS.length})],
-         'whatsapp:+1415' || lpad((g % 10000000)::text, 7, '0'),
-         'bench message',
-         s.status,
-         CASE WHEN s.status IN ('failed', 'undelivered') THEN (ARRAY[63016, 30003, 30008, 63024, 21211, 63032])[1 + (g % 6)] END,
-         CASE WHEN s.status IN ('delivered', 'read') THEN (300 + 40000 * power(((g::bigint * 7919) % 1000) / 1000.0, 3))::int END,
-         t.at, t.at, t.at
-    FROM generate_series(${offset}, ${offset + count - 1}) AS g
-   CROSS JOIN LATERAL (SELECT now() - make_interval(secs => (g::float8 / ${total}) * ${DAYS} * 86400) AS at) t
-   CROSS JOIN LATERAL (SELECT CASE
-       WHEN g % 100 < 70 THEN 'read' WHEN g % 100 < 85 THEN 'delivered' WHEN g % 100 < 91 THEN 'failed'
-       WHEN g % 100 < 93 THEN 'undelivered' WHEN g % 100 < 97 THEN 'sent' ELSE 'queued' END AS status) s`;
-}
-
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   const name = `wa_bench_${process.pid}_${randomBytes(3).toString('hex')}`;
@@ -121,10 +99,10 @@ async function main(): Promise<void> {
     const base = `http://127.0.0.1:${port}`;
     await pg.connect();
 
-    process.stdout.write(`Seeding ${o.messages.toLocaleString('en-US')} messages over ${DAYS} days (${SENDERS.length} senders)...\n`);
+    process.stdout.write(`Seeding ${o.messages.toLocaleString('en-US')} messages over ${SEED_DAYS} days (${SEED_SENDERS.length} senders)...\n`);
     const seedStarted = Date.now();
     for (let offset = 0; offset < o.messages; offset += BATCH) {
-      await pg.query(seedSql(offset, Math.min(BATCH, o.messages - offset), o.messages));
+      await pg.query(seedMessagesSql({ offset, count: Math.min(BATCH, o.messages - offset), total: o.messages }));
     }
     await pg.query('ANALYZE');
     const seedMs = Date.now() - seedStarted;
@@ -148,19 +126,7 @@ async function main(): Promise<void> {
     const checked = (await check.json()) as { totalMessages: number };
     if (checked.totalMessages !== Number(truth.n)) throw new Error(`rollups say ${checked.totalMessages} messages, the table ${truth.n}`);
 
-    const now = Date.now();
-    const iso = (msAgo: number) => new Date(now - msAgo).toISOString();
-    const H = 3600_000;
-    const D = 24 * H;
-    const queries = [
-      '',
-      `from=${encodeURIComponent(SENDERS[0])}`,
-      `since=${iso(7 * D + 17_000)}`,
-      `since=${iso(30 * D + 1234)}&from=${encodeURIComponent(SENDERS[1])}`,
-      `since=${iso(90 * D - 1)}&until=${iso(0)}`,
-      `since=${iso(2 * D + 30 * 60_000 + 5000)}&until=${iso(D + 17 * 60_000 + 42_000)}`,
-      `since=${iso(90 * 60_000 + 10_000)}&until=${iso(20 * 60_000)}&from=${encodeURIComponent(SENDERS[2])}`,
-    ];
+    const queries = deliveryMetricsQueries();
     const call = async (query: string): Promise<number> => {
       const started = performance.now();
       const res = await fetch(`${base}/api/v1/whatsapp/delivery-metrics?${query}`, { headers: { authorization: `Bearer ${accessToken}` } });

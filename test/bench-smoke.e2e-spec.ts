@@ -1,0 +1,70 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { ALL_SECTIONS } from '../bench/support/options';
+import { SANDBOX_CLI, SERVICE_MAIN } from '../bench/support/processes';
+
+const run = promisify(execFile);
+const ROOT = resolve(__dirname, '..');
+const TS_NODE = require.resolve('ts-node/dist/bin.js');
+
+interface Results {
+  smoke: boolean;
+  machine: { cores: number; memoryGb: number };
+  sections: Record<string, Record<string, unknown> & { error?: string }>;
+  memory: Record<string, { peakMb: number | null }>;
+  measures: { section: string; name: string; value: number | null; baseline?: number | null; ratio?: number | null }[];
+  errors: Record<string, string>;
+}
+
+/**
+ * The benchmark with tiny sizes, so the harness cannot rot: it must start everything, measure
+ * every section and write well-formed results. No timing is asserted (that is `npm run bench`).
+ */
+describe('npm run bench (smoke)', () => {
+  const out = join(tmpdir(), `bench-smoke-${process.pid}.json`);
+
+  afterAll(() => rmSync(out, { force: true }));
+
+  it('runs every section on built code and writes a result for every measure', async () => {
+    // `npm test` builds first; a bare `jest test/...` may not have.
+    if (![SERVICE_MAIN, SANDBOX_CLI].every((entry) => existsSync(join(ROOT, entry)))) {
+      await run('npm', ['run', 'build'], { cwd: ROOT, timeout: 180_000 });
+    }
+    let stdout = '';
+    try {
+      ({ stdout } = await run(process.execPath, [TS_NODE, '--transpile-only', 'bench/bench.ts', '--smoke', '--out', out], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' },
+        timeout: 230_000,
+        maxBuffer: 16 * 1024 * 1024,
+      }));
+    } catch (err) {
+      const e = err as { stdout?: string; stderr?: string };
+      throw new Error(`bench --smoke failed:\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+    }
+    expect(stdout).toContain('Results:');
+
+    const results = JSON.parse(readFileSync(out, 'utf8')) as Results;
+    expect(results.smoke).toBe(true);
+    expect(results.errors).toEqual({});
+    expect(results.machine.cores).toBeGreaterThan(0);
+    for (const section of ALL_SECTIONS) {
+      expect(results.sections[section]).toBeDefined();
+      expect(results.sections[section].error).toBeUndefined();
+      expect(results.measures.some((m) => m.section === section)).toBe(true);
+    }
+    for (const m of results.measures) {
+      expect({ measure: `${m.section}: ${m.name}`, finite: Number.isFinite(m.value) }).toEqual({ measure: `${m.section}: ${m.name}`, finite: true });
+      if (m.baseline !== undefined) expect(Number.isFinite(m.baseline)).toBe(true);
+    }
+    expect(Object.keys(results.memory).sort()).toEqual(['accept-baseline', 'callback-floor', 'sandbox', 'service']);
+
+    const e2e = results.sections.e2e as { lost: number; duplicates: number; read: number; messages: number };
+    expect(e2e.lost).toBe(0);
+    expect(e2e.duplicates).toBe(0);
+    expect(e2e.read).toBe(e2e.messages);
+  }, 240_000);
+});
