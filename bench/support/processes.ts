@@ -6,7 +6,7 @@ import { Cleanup } from './cleanup';
 import { sleep } from './infra';
 
 /** The built entry points the bench measures. The sandbox CLI is the one path to change when the sandbox moves. */
-export const SANDBOX_CLI = 'dist/src/sandbox/sandbox.cli.js';
+export const SANDBOX_CLI = 'dist/libs/twilio-sandbox/sandbox.cli.js';
 export const SERVICE_MAIN = 'dist/src/main.js';
 
 export const ROOT = resolve(__dirname, '..', '..');
