@@ -1,15 +1,12 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import { JwtModule } from '@nestjs/jwt';
-import { ObservabilitySettings, AppConfig } from '../../config/configuration';
+import { ObservabilitySettings } from '../../config/configuration';
 import { AuthModule } from '../auth/auth.module';
-import { jwtModuleOptions } from '../auth/jwt-options';
 import { QueueModule } from '../queue/queue.module';
-import { AdminAccessService } from './admin-access.service';
 import { DatabaseConnectionMonitor } from './database-connection-monitor';
 import { DeliveryMetricsController } from './delivery-metrics.controller';
 import { DeliveryMetricsRepository } from './delivery-metrics.repository';
 import { DeliveryMetricsService } from './delivery-metrics.service';
+import { MetricsAccessService } from './metrics-access.service';
 import { MetricsAuthGuard } from './metrics-auth.guard';
 import { MetricsController } from './metrics.controller';
 import { MetricsServer } from './metrics-server';
@@ -21,26 +18,19 @@ export class MetricsModule {
   static forRoot(settings: ObservabilitySettings): DynamicModule {
     return {
       module: MetricsModule,
-      imports: [
-        AuthModule,
-        QueueModule,
-        // Verifies admin tokens outside Nest's guards, with the API's exact options.
-        JwtModule.registerAsync({
-          inject: [ConfigService],
-          useFactory: (config: ConfigService<AppConfig, true>) => jwtModuleOptions(config.get('auth', { infer: true })),
-        }),
-      ],
+      // AuthModule: admin access for /metrics and the queue dashboard, checked like the API's tokens.
+      imports: [AuthModule, QueueModule],
       controllers: [DeliveryMetricsController, ...(settings.metricsPort ? [] : [MetricsController])],
       providers: [
         DeliveryMetricsRepository,
         DeliveryMetricsService,
         PrometheusMetricsService,
-        AdminAccessService,
+        MetricsAccessService,
         MetricsAuthGuard,
         DatabaseConnectionMonitor,
         MetricsServer,
       ],
-      exports: [PrometheusMetricsService, AdminAccessService, MetricsServer],
+      exports: [PrometheusMetricsService, MetricsServer],
     };
   }
 }

@@ -3,32 +3,27 @@ import { ConfigService } from '@nestjs/config';
 import { PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { AppConfig } from '../../../config/configuration';
+import { AccessTokenVerifier } from '../access-token.verifier';
 import { AccessTokenClaims, AuthenticatedUser } from '../auth.types';
-import { JWT_ALGORITHM } from '../jwt-options';
-import { UsersService } from '../users.service';
+import { accessTokenVerifyOptions } from '../jwt-options';
 
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   constructor(
     config: ConfigService<AppConfig, true>,
-    private readonly users: UsersService,
+    private readonly tokens: AccessTokenVerifier,
   ) {
     const auth = config.get('auth', { infer: true });
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
       secretOrKey: auth.jwtSecret,
-      // Pinned: a token signed with any other algorithm (none, RS256 with the secret as a key) is refused.
-      algorithms: [JWT_ALGORITHM],
-      issuer: auth.jwtIssuer,
-      audience: auth.jwtAudience,
+      // Algorithm pinned: a token signed with any other (none, RS256 with the secret as a key) is refused.
+      ...accessTokenVerifyOptions(auth),
       ignoreExpiration: false,
     });
   }
 
-  /** A deleted or deactivated user's tokens stop working at once, not at expiry. */
   async validate(claims: AccessTokenClaims): Promise<AuthenticatedUser | false> {
-    const user = await this.users.findById(claims.sub);
-    if (!user || !user.active) return false;
-    return { id: user.id, email: user.email, role: user.role };
+    return (await this.tokens.activeUser(claims)) ?? false;
   }
 }

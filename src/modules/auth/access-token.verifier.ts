@@ -1,0 +1,48 @@
+import { Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { AccessTokenClaims, AuthenticatedUser } from './auth.types';
+import { UsersService } from './users.service';
+
+export enum TokenRejection {
+  Expired = 'expired',
+  Invalid = 'invalid',
+}
+
+export type TokenVerification = { user: AuthenticatedUser } | { rejection: TokenRejection };
+
+/**
+ * What makes an access token good, for the API's JwtStrategy and for the routes outside Nest's
+ * guards alike: signed by this service with HS256, with its issuer and audience, not expired
+ * (the JwtModule's verify options, which the strategy is configured with too), and naming a user
+ * who still exists and is active.
+ */
+@Injectable()
+export class AccessTokenVerifier {
+  constructor(
+    private readonly jwt: JwtService,
+    private readonly users: UsersService,
+  ) {}
+
+  /** The claims of a token this service signed; rejects with jsonwebtoken's error otherwise. */
+  claims(token: string): Promise<AccessTokenClaims> {
+    return this.jwt.verifyAsync<AccessTokenClaims>(token);
+  }
+
+  /** A deleted or deactivated user's tokens stop working at once, not at expiry. */
+  async activeUser(claims: AccessTokenClaims): Promise<AuthenticatedUser | null> {
+    const user = typeof claims.sub === 'string' ? await this.users.findById(claims.sub) : null;
+    if (!user || !user.active) return null;
+    return { id: user.id, email: user.email, role: user.role };
+  }
+
+  async verify(token: string): Promise<TokenVerification> {
+    let claims: AccessTokenClaims;
+    try {
+      claims = await this.claims(token);
+    } catch (err) {
+      return { rejection: (err as Error).name === 'TokenExpiredError' ? TokenRejection.Expired : TokenRejection.Invalid };
+    }
+    const user = await this.activeUser(claims);
+    return user ? { user } : { rejection: TokenRejection.Invalid };
+  }
+}
