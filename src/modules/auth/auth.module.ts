@@ -27,6 +27,6 @@ import { UsersService } from './users.service';
   ],
   controllers: [AuthController],
   providers: [AuthService, UsersService, AccessTokenVerifier, JwtStrategy, JwtAuthGuard, RolesGuard, AdminAccessService, AdminBootstrapService],
-  exports: [UsersService, JwtAuthGuard, RolesGuard, AdminAccessService, AdminBootstrapService],
+  exports: [UsersService, AccessTokenVerifier, JwtAuthGuard, RolesGuard, AdminAccessService, AdminBootstrapService],
 })
 export class AuthModule {}
