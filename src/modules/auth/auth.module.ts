@@ -4,6 +4,8 @@ import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../../config/configuration';
+import { AccessTokenVerifier } from './access-token.verifier';
+import { AdminAccessService } from './admin-access.service';
 import { AdminBootstrapService } from './admin-bootstrap.service';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
@@ -24,7 +26,7 @@ import { UsersService } from './users.service';
     }),
   ],
   controllers: [AuthController],
-  providers: [AuthService, UsersService, JwtStrategy, JwtAuthGuard, RolesGuard, AdminBootstrapService],
-  exports: [UsersService, JwtAuthGuard, RolesGuard, AdminBootstrapService],
+  providers: [AuthService, UsersService, AccessTokenVerifier, JwtStrategy, JwtAuthGuard, RolesGuard, AdminAccessService, AdminBootstrapService],
+  exports: [UsersService, AccessTokenVerifier, JwtAuthGuard, RolesGuard, AdminAccessService, AdminBootstrapService],
 })
 export class AuthModule {}

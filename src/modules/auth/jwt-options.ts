@@ -1,5 +1,6 @@
 import { JwtModuleOptions } from '@nestjs/jwt';
 import { createSecretKey, KeyObject } from 'node:crypto';
+import type { Algorithm } from 'jsonwebtoken';
 import { AuthSettings } from '../../config/configuration';
 
 /** The one algorithm tokens are signed and accepted with; anything else (`none`, RS256, HS512) is refused. */
@@ -21,11 +22,22 @@ export function jwtKey(auth: Pick<AuthSettings, 'jwtSecret'>): KeyObject {
   return key;
 }
 
+export interface AccessTokenVerifyOptions {
+  algorithms: Algorithm[];
+  issuer: string;
+  audience: string;
+}
+
+/** What a token must carry besides a valid signature and expiry; the same for JwtModule and the passport strategy. */
+export function accessTokenVerifyOptions(auth: AuthSettings): AccessTokenVerifyOptions {
+  return { algorithms: [JWT_ALGORITHM], issuer: auth.jwtIssuer, audience: auth.jwtAudience };
+}
+
 export function jwtModuleOptions(auth: AuthSettings): JwtModuleOptions {
   const key = jwtKey(auth);
   return {
     secretOrKeyProvider: () => key,
     signOptions: { algorithm: JWT_ALGORITHM, expiresIn: auth.jwtExpiresInSeconds, issuer: auth.jwtIssuer, audience: auth.jwtAudience },
-    verifyOptions: { algorithms: [JWT_ALGORITHM], issuer: auth.jwtIssuer, audience: auth.jwtAudience },
+    verifyOptions: accessTokenVerifyOptions(auth),
   };
 }

@@ -4,6 +4,7 @@ import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorServ
 import { SkipThrottle } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
 import { ErrorCode } from '../../common/errors/error-code';
+import { TwilioHealthIndicator } from '../twilio/twilio.health';
 import { EventLoopMonitor, isStalled } from './event-loop-monitor';
 import { GracefulShutdown } from './graceful-shutdown.service';
 import { ReadinessIndicators } from './readiness.indicators';
@@ -27,6 +28,7 @@ export class HealthController {
     private readonly db: TypeOrmHealthIndicator,
     private readonly redis: RedisHealthIndicator,
     private readonly readiness: ReadinessIndicators,
+    private readonly twilio: TwilioHealthIndicator,
     private readonly eventLoop: EventLoopMonitor,
     private readonly shutdown: GracefulShutdown,
   ) {}
@@ -66,7 +68,7 @@ export class HealthController {
         () => this.redis.isHealthy('redis'),
         () => this.readiness.migrations(),
         () => this.readiness.workers(),
-        () => this.readiness.twilio(),
+        () => this.twilio.isHealthy('twilio'),
       ]),
     );
   }

@@ -4,7 +4,8 @@ import fastify, { FastifyInstance } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import { ErrorCode } from '../../common/errors/error-code';
 import { AppConfig } from '../../config/configuration';
-import { AccessDecision, AdminAccessService } from './admin-access.service';
+import { AccessDecision } from '../auth/admin-access.service';
+import { MetricsAccessService } from './metrics-access.service';
 import { PrometheusMetricsService } from './prometheus-metrics.service';
 
 /**
@@ -18,7 +19,7 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
 
   constructor(
     private readonly metrics: PrometheusMetricsService,
-    private readonly access: AdminAccessService,
+    private readonly access: MetricsAccessService,
     private readonly config: ConfigService<AppConfig, true>,
   ) {}
 

@@ -6,7 +6,7 @@ import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import { ErrorCode } from '../../common/errors/error-code';
-import { AccessDecision, AdminAccessService, bearerToken } from './admin-access.service';
+import { AccessDecision, AdminAccessService, bearerToken } from '../auth/admin-access.service';
 
 export const QUEUE_DASHBOARD_PATH = '/admin/queues';
 

@@ -1,12 +1,15 @@
 import { Inject, Module, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { TerminusModule } from '@nestjs/terminus';
 import twilio from 'twilio';
 import { AppConfig } from '../../config/configuration';
 import { TwilioSandbox } from '../../../libs/twilio-sandbox/twilio-sandbox';
 import { BaseUrlRequestClient } from './base-url-request-client';
 import { startSandbox } from './sandbox-host';
-import { TWILIO_CLIENT } from './twilio.constants';
+import { TWILIO_API_ORIGIN, TWILIO_CLIENT, TWILIO_ENDPOINT } from './twilio.constants';
+import { TwilioHealthIndicator } from './twilio.health';
 import { TwilioProvider } from './twilio.provider';
+import { TwilioEndpoint, TwilioEndpointKind } from './twilio.types';
 import RequestClient from 'twilio/lib/base/RequestClient';
 import Redis from 'ioredis';
 import { RATE_LIMIT_REDIS, SenderRateLimiter } from './sender-rate-limiter';
@@ -14,6 +17,7 @@ import { RATE_LIMIT_REDIS, SenderRateLimiter } from './sender-rate-limiter';
 export const TWILIO_SANDBOX = Symbol('TWILIO_SANDBOX');
 
 @Module({
+  imports: [TerminusModule],
   providers: [
     {
       provide: TWILIO_SANDBOX,
@@ -24,21 +28,27 @@ export const TWILIO_SANDBOX = Symbol('TWILIO_SANDBOX');
       },
     },
     {
-      provide: TWILIO_CLIENT,
+      provide: TWILIO_ENDPOINT,
       inject: [ConfigService, TWILIO_SANDBOX],
-      useFactory: (config: ConfigService<AppConfig, true>, sandbox: TwilioSandbox | null) => {
+      useFactory: (config: ConfigService<AppConfig, true>, sandbox: TwilioSandbox | null): TwilioEndpoint => {
+        if (sandbox) return { kind: TwilioEndpointKind.Sandbox, baseUrl: sandbox.baseUrl };
+        const { apiBaseUrl } = config.get('twilio', { infer: true });
+        return apiBaseUrl ? { kind: TwilioEndpointKind.Custom, baseUrl: apiBaseUrl } : { kind: TwilioEndpointKind.Twilio, baseUrl: TWILIO_API_ORIGIN };
+      },
+    },
+    {
+      provide: TWILIO_CLIENT,
+      inject: [ConfigService, TWILIO_ENDPOINT],
+      useFactory: (config: ConfigService<AppConfig, true>, endpoint: TwilioEndpoint) => {
         const settings = config.get('twilio', { infer: true });
         // The service retries by error code itself, so the client's own 429 retry stays off.
         const clientOptions = { timeout: settings.timeoutMs, keepAlive: true, autoRetry: false };
-        if (sandbox) {
-          return twilio(settings.sandbox.accountSid, settings.sandbox.authToken, {
-            httpClient: new BaseUrlRequestClient(sandbox.baseUrl, clientOptions),
-          });
+        const httpClient =
+          endpoint.kind === TwilioEndpointKind.Twilio ? new RequestClient(clientOptions) : new BaseUrlRequestClient(endpoint.baseUrl, clientOptions);
+        if (endpoint.kind === TwilioEndpointKind.Sandbox) {
+          return twilio(settings.sandbox.accountSid, settings.sandbox.authToken, { httpClient });
         }
         const creds = settings.credentials!;
-        const httpClient = settings.apiBaseUrl
-          ? new BaseUrlRequestClient(settings.apiBaseUrl, clientOptions)
-          : new RequestClient(clientOptions);
         return creds.kind === 'api-key'
           ? twilio(creds.apiKey, creds.apiSecret, { accountSid: creds.accountSid, httpClient })
           : twilio(creds.accountSid, creds.authToken, { httpClient });
@@ -53,8 +63,9 @@ export const TWILIO_SANDBOX = Symbol('TWILIO_SANDBOX');
     },
     SenderRateLimiter,
     TwilioProvider,
+    TwilioHealthIndicator,
   ],
-  exports: [TwilioProvider, TWILIO_SANDBOX, SenderRateLimiter],
+  exports: [TwilioProvider, TwilioHealthIndicator, TWILIO_SANDBOX, SenderRateLimiter],
 })
 export class TwilioModule implements OnApplicationShutdown {
   constructor(@Optional() @Inject(TWILIO_SANDBOX) private readonly sandbox: TwilioSandbox | null) {}

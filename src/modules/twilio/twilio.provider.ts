@@ -2,11 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Twilio } from 'twilio';
 import type { MessageInstance } from 'twilio/lib/rest/api/v2010/account/message';
 import { DomainEvents, DomainEventType, TwilioCallCompletedEvent } from '../../common/events/domain-events';
-import { TWILIO_CLIENT } from './twilio.constants';
+import { withTimeout } from '../../common/with-timeout';
+import { TWILIO_CLIENT, TWILIO_ENDPOINT } from './twilio.constants';
 import { SenderRateLimiter } from './sender-rate-limiter';
 import { TwilioErrorCode } from './twilio-error-codes';
 import { classifyFailure } from './twilio-error-codes';
-import { OutboundMessageRequest, TwilioMessageSnapshot, TwilioRequestError } from './twilio.types';
+import { OutboundMessageRequest, TwilioEndpoint, TwilioMessageSnapshot, TwilioProbeResult, TwilioRequestError } from './twilio.types';
 
 function snapshot(m: MessageInstance): TwilioMessageSnapshot {
   return {
@@ -36,6 +37,7 @@ export class TwilioProvider {
     @Inject(TWILIO_CLIENT) private readonly client: Twilio,
     private readonly events: DomainEvents,
     private readonly rateLimiter: SenderRateLimiter,
+    @Inject(TWILIO_ENDPOINT) private readonly endpoint: TwilioEndpoint,
   ) {}
 
   /** Times one call and turns its failure into a classified TwilioRequestError. */
@@ -110,6 +112,37 @@ export class TwilioProvider {
    */
   async listMessagesTo(to: string, from?: string, limit = 50): Promise<TwilioMessageSnapshot[]> {
     return this.call('list', async () => (await this.client.messages.list({ to, ...(from ? { from } : {}), limit, pageSize: limit })).map(snapshot));
+  }
+
+  /**
+   * One cheap authenticated request (a page of at most one message), for readiness: does Twilio
+   * answer, and does it accept the credentials? Outside the senders' rate limit and the call
+   * metrics, which count sends. Never rejects.
+   */
+  async probe(timeoutMs: number): Promise<TwilioProbeResult> {
+    const started = performance.now();
+    const result = (ok: boolean, httpStatus: number | null, twilioCode: number | null, message: string | null): TwilioProbeResult => ({
+      endpoint: this.endpoint,
+      ok,
+      httpStatus,
+      twilioCode,
+      message,
+      responseTimeMs: Math.round(performance.now() - started),
+    });
+    try {
+      // The client builds a page only from a 200; any other answer is thrown as a RestException.
+      await withTimeout(this.client.messages.page({ pageSize: 1 }), timeoutMs, 'Twilio probe');
+      return result(true, 200, null, null);
+    } catch (err) {
+      const e = TwilioProvider.toRequestError(err);
+      if (e.httpStatus === null) return result(false, null, null, `Twilio API unreachable: ${e.message}`);
+      const answer = `HTTP ${e.httpStatus}${e.twilioCode !== null ? `, Twilio ${e.twilioCode}` : ''}: ${e.message}`;
+      // Rate limited or failing at Twilio's end: the same for every instance and no fault of this
+      // one's, so it stays ready and its sends retry with back-off. Any other refusal (401 bad
+      // credentials, 404 wrong account or base URL) means no send can succeed.
+      const twilioTrouble = e.httpStatus === 429 || e.httpStatus >= 500;
+      return result(twilioTrouble, e.httpStatus, e.twilioCode, twilioTrouble ? answer : `Twilio refused the probe: ${answer}`);
+    }
   }
 
   static toRequestError(err: unknown): TwilioRequestError {

@@ -38,3 +38,31 @@ export class TwilioRequestError extends Error {
     this.name = 'TwilioRequestError';
   }
 }
+
+export enum TwilioEndpointKind {
+  /** Twilio's own API. */
+  Twilio = 'twilio',
+  /** A Twilio-compatible endpoint set in TWILIO_API_BASE_URL. */
+  Custom = 'custom',
+  /** The in-process sandbox, when no credentials are configured. */
+  Sandbox = 'sandbox',
+}
+
+/** Where the Twilio client sends its requests. */
+export interface TwilioEndpoint {
+  kind: TwilioEndpointKind;
+  baseUrl: string;
+}
+
+/** The answer to one cheap authenticated request (TwilioProvider.probe()). */
+export interface TwilioProbeResult {
+  endpoint: TwilioEndpoint;
+  /** Twilio answered without refusing the credentials or the request. */
+  ok: boolean;
+  /** null when nothing answered (connection refused, DNS, timeout). */
+  httpStatus: number | null;
+  twilioCode: number | null;
+  /** Why it is not ok, or what went wrong at Twilio's end. */
+  message: string | null;
+  responseTimeMs: number;
+}

@@ -1,0 +1,54 @@
+import { Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { isUUID } from 'class-validator';
+import { AccessTokenClaims, AuthenticatedUser } from './auth.types';
+import { UsersService } from './users.service';
+
+export enum TokenRejection {
+  Expired = 'expired',
+  Invalid = 'invalid',
+}
+
+export type TokenVerification = { user: AuthenticatedUser } | { rejection: TokenRejection };
+
+/**
+ * What makes an access token good, for the API's JwtStrategy and for the routes outside Nest's
+ * guards alike: signed by this service with HS256, with its issuer and audience, not expired
+ * (the JwtModule's verify options, which the strategy is configured with too), and naming a user
+ * who still exists and is active.
+ */
+@Injectable()
+export class AccessTokenVerifier {
+  constructor(
+    private readonly jwt: JwtService,
+    private readonly users: UsersService,
+  ) {}
+
+  /** The claims of a token this service signed; rejects with jsonwebtoken's error otherwise. */
+  claims(token: string): Promise<AccessTokenClaims> {
+    return this.jwt.verifyAsync<AccessTokenClaims>(token);
+  }
+
+  /**
+   * A deleted or deactivated user's tokens stop working within seconds (UsersService keeps the
+   * check ACTIVE_USER_CACHE_MS), not at expiry. A token without a user id (signed with our
+   * secret by mistake) authenticates nobody.
+   */
+  async activeUser(claims: AccessTokenClaims): Promise<AuthenticatedUser | null> {
+    if (typeof claims.sub !== 'string' || !isUUID(claims.sub)) return null;
+    const user = await this.users.findActiveById(claims.sub);
+    if (!user) return null;
+    return { id: user.id, email: user.email, role: user.role };
+  }
+
+  async verify(token: string): Promise<TokenVerification> {
+    let claims: AccessTokenClaims;
+    try {
+      claims = await this.claims(token);
+    } catch (err) {
+      return { rejection: (err as Error).name === 'TokenExpiredError' ? TokenRejection.Expired : TokenRejection.Invalid };
+    }
+    const user = await this.activeUser(claims);
+    return user ? { user } : { rejection: TokenRejection.Invalid };
+  }
+}
