@@ -92,7 +92,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     callbackPlanRate: smoke ? 3000 : 6000,
     e2eMessages: Math.round(positive('messages', flag('messages'), smoke ? 100 : 20_000)),
     e2eTimeoutS: positive('e2e-timeout', flag('e2e-timeout'), smoke ? 90 : 240),
-    e2eWorkers: Math.round(positive('workers', flag('workers'), 10)),
+    e2eWorkers: Math.round(positive('workers', flag('workers'), 50)),
     e2eMps: 1000,
     statusDelayMs: 20,
     lookupRows: Math.round(positive('rows', flag('rows'), smoke ? 10_000 : 1_000_000)),

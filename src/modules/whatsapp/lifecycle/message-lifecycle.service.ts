@@ -71,7 +71,7 @@ export class MessageLifecycleService {
     private readonly events: DomainEvents,
   ) {}
 
-  private readonly statusBatcher = new MicroBatcher<StatusEventInput, ApplyResult>({ maxBatch: 100, maxInFlight: 4, isolateFailures: true }, (batch) =>
+  private readonly statusBatcher = new MicroBatcher<StatusEventInput, ApplyResult>({ maxBatch: 200, maxInFlight: 2, isolateFailures: true }, (batch) =>
     this.applyStatusEvents(batch),
   );
 
