@@ -74,7 +74,10 @@ function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
 export async function startProcess(spec: StartSpec, cleanup: Cleanup): Promise<BenchProcess> {
   const logFile = join(spec.logDir, `${spec.name}.log`);
   const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, spec.args, {
+  // BENCH_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to every process the
+  // bench starts, to profile what a section measures.
+  const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeFlags, ...spec.args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...spec.env },
     stdio: ['ignore', fd, fd],

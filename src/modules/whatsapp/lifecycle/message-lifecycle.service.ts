@@ -71,7 +71,9 @@ export class MessageLifecycleService {
     private readonly events: DomainEvents,
   ) {}
 
-  private readonly statusBatcher = new MicroBatcher<StatusEventInput, ApplyResult>({ maxBatch: 200, maxInFlight: 2, isolateFailures: true }, (batch) =>
+  // One batch at a time: two in flight would wait on each other's SID locks whenever a message's
+  // callbacks arrive close together, and a batch already takes whatever arrived meanwhile.
+  private readonly statusBatcher = new MicroBatcher<StatusEventInput, ApplyResult>({ maxBatch: 200, maxInFlight: 1, isolateFailures: true }, (batch) =>
     this.applyStatusEvents(batch),
   );
 
