@@ -9,7 +9,7 @@ import { TwilioSandbox } from '../../../libs/twilio-sandbox/twilio-sandbox';
 import { BaseUrlRequestClient } from './base-url-request-client';
 import { SenderRateLimiter } from './sender-rate-limiter';
 import { TWILIO_PROBE_TTL_MS, TwilioHealthIndicator } from './twilio.health';
-import { TwilioProvider } from './twilio.provider';
+import { TwilioMessagingClient } from './twilio-messaging.client';
 import { TwilioEndpoint, TwilioEndpointKind } from './twilio.types';
 
 const ACCOUNT_SID = 'AC' + '5e'.repeat(16);
@@ -51,7 +51,7 @@ describe('TwilioHealthIndicator', () => {
   function indicatorFor(endpoint: TwilioEndpoint, authToken = AUTH_TOKEN): TwilioHealthIndicator {
     const client = twilio(ACCOUNT_SID, authToken, { httpClient: new BaseUrlRequestClient(endpoint.baseUrl, { timeout: 10_000, autoRetry: false }) });
     const limiter = new SenderRateLimiter(limiterRedis, new ConfigService({ whatsapp: { mps: 80 }, redis: { prefix: 'health-spec' } }));
-    return new TwilioHealthIndicator(new TwilioProvider(client, events, limiter, endpoint), new HealthIndicatorService());
+    return new TwilioHealthIndicator(new TwilioMessagingClient(client, events, limiter, endpoint), new HealthIndicatorService());
   }
   const sandboxEndpoint = (): TwilioEndpoint => ({ kind: TwilioEndpointKind.Sandbox, baseUrl: sandbox.baseUrl });
 

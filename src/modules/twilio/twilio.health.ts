@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { TwilioProvider } from './twilio.provider';
+import { TwilioMessagingClient } from './twilio-messaging.client';
 import { TwilioEndpointKind, TwilioProbeResult } from './twilio.types';
 
 export const TWILIO_PROBE_TIMEOUT_MS = 1500;
@@ -23,7 +23,7 @@ export class TwilioHealthIndicator {
   private last?: { at: number; probe: Promise<TwilioProbeResult> };
 
   constructor(
-    private readonly twilio: TwilioProvider,
+    private readonly twilio: TwilioMessagingClient,
     private readonly health: HealthIndicatorService,
   ) {}
 

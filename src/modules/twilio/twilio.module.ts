@@ -8,7 +8,7 @@ import { BaseUrlRequestClient } from './base-url-request-client';
 import { startSandbox } from './sandbox-host';
 import { TWILIO_API_ORIGIN, TWILIO_CLIENT, TWILIO_ENDPOINT } from './twilio.constants';
 import { TwilioHealthIndicator } from './twilio.health';
-import { TwilioProvider } from './twilio.provider';
+import { TwilioMessagingClient } from './twilio-messaging.client';
 import { TwilioEndpoint, TwilioEndpointKind } from './twilio.types';
 import RequestClient from 'twilio/lib/base/RequestClient';
 import Redis from 'ioredis';
@@ -62,10 +62,10 @@ export const TWILIO_SANDBOX = Symbol('TWILIO_SANDBOX');
         new Redis(config.get('redis', { infer: true }).url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: 'sender-rate-limiter' }),
     },
     SenderRateLimiter,
-    TwilioProvider,
+    TwilioMessagingClient,
     TwilioHealthIndicator,
   ],
-  exports: [TwilioProvider, TwilioHealthIndicator, TWILIO_SANDBOX, SenderRateLimiter],
+  exports: [TwilioMessagingClient, TwilioHealthIndicator, TWILIO_SANDBOX, SenderRateLimiter],
 })
 export class TwilioModule implements OnApplicationShutdown {
   constructor(@Optional() @Inject(TWILIO_SANDBOX) private readonly sandbox: TwilioSandbox | null) {}

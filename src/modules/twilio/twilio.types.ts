@@ -54,7 +54,7 @@ export interface TwilioEndpoint {
   baseUrl: string;
 }
 
-/** The answer to one cheap authenticated request (TwilioProvider.probe()). */
+/** The answer to one cheap authenticated request (TwilioMessagingClient.probe()). */
 export interface TwilioProbeResult {
   endpoint: TwilioEndpoint;
   /** Twilio answered without refusing the credentials or the request. */

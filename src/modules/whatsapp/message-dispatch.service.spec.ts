@@ -1,5 +1,5 @@
 import { DomainEventType } from '../../common/events/domain-events';
-import { twilioErrors } from '../twilio/testing/fake-twilio-provider';
+import { twilioErrors } from '../twilio/testing/fake-twilio-messaging-client';
 import { TwilioErrorCode } from '../twilio/twilio-error-codes';
 import { EventSource } from './lifecycle/message-lifecycle.service';
 import { DispatchError, DispatchOutcome } from './message-dispatch.service';

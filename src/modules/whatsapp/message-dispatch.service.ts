@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { AppConfig } from '../../config/configuration';
 import { DomainEvents } from '../../common/events/domain-events';
 import { RetryClass } from '../twilio/twilio-error-codes';
-import { TwilioProvider } from '../twilio/twilio.provider';
+import { TwilioMessagingClient } from '../twilio/twilio-messaging.client';
 import { TwilioMessageSnapshot, TwilioRequestError } from '../twilio/twilio.types';
 import { WhatsAppMessage } from './entities/whatsapp-message.entity';
 import { MessageLifecycleService } from './lifecycle/message-lifecycle.service';
@@ -81,7 +81,7 @@ export class MessageDispatchService {
 
   constructor(
     private readonly messages: WhatsAppMessageRepository,
-    private readonly twilio: TwilioProvider,
+    private readonly twilio: TwilioMessagingClient,
     private readonly lifecycle: MessageLifecycleService,
     private readonly config: ConfigService<AppConfig, true>,
     private readonly events: DomainEvents,
@@ -109,7 +109,7 @@ export class MessageDispatchService {
       // The user may have replied STOP after the message was accepted: do not pay for a send
       // Twilio would refuse (21610) or, worse, deliver against the user's wish.
       if (optedOut) {
-        const optedOut = TwilioProvider.toRequestError({ code: TwilioErrorCode.UnsubscribedRecipient, status: 400, message: 'The recipient opted out (STOP) after the message was accepted' });
+        const optedOut = TwilioMessagingClient.toRequestError({ code: TwilioErrorCode.UnsubscribedRecipient, status: 400, message: 'The recipient opted out (STOP) after the message was accepted' });
         await this.recordFailure(message, optedOut, true, null, null);
         throw new DispatchError(optedOut, true, `${TwilioErrorCode.UnsubscribedRecipient}: ${optedOut.message}`);
       }

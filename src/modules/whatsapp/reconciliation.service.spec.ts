@@ -1,4 +1,4 @@
-import { twilioErrors } from '../twilio/testing/fake-twilio-provider';
+import { twilioErrors } from '../twilio/testing/fake-twilio-messaging-client';
 import { EventSource } from './lifecycle/message-lifecycle.service';
 import { JobName } from './jobs/whatsapp-jobs';
 import { MessageStatus } from './message-status';

@@ -6,7 +6,7 @@ import { RetryClass, TWILIO_ERROR_CODES } from '../twilio/twilio-error-codes';
 import { RetryService } from './retry.service';
 import { AppConfig } from '../../config/configuration';
 import { DomainEvents } from '../../common/events/domain-events';
-import { TwilioProvider } from '../twilio/twilio.provider';
+import { TwilioMessagingClient } from '../twilio/twilio-messaging.client';
 import { WhatsAppMessage } from './entities/whatsapp-message.entity';
 import { EventSource, MessageLifecycleService } from './lifecycle/message-lifecycle.service';
 import { STATUS_TABLE } from './lifecycle/status-transitions';
@@ -45,7 +45,7 @@ export class ReconciliationService {
 
   constructor(
     private readonly messages: WhatsAppMessageRepository,
-    private readonly twilio: TwilioProvider,
+    private readonly twilio: TwilioMessagingClient,
     private readonly lifecycle: MessageLifecycleService,
     private readonly dispatcher: MessageDispatchService,
     private readonly config: ConfigService<AppConfig, true>,

@@ -3,8 +3,8 @@ import { ConfigService } from '@nestjs/config';
 import { DomainEvents, DomainEventType, MessageStatusAppliedEvent } from '../../../common/events/domain-events';
 import { AppConfig, buildConfiguration } from '../../../config/configuration';
 import { OutboxWriter } from '../../../database/outbox/outbox.writer';
-import { FakeTwilioProvider } from '../../twilio/testing/fake-twilio-provider';
-import { TwilioProvider } from '../../twilio/twilio.provider';
+import { FakeTwilioMessagingClient } from '../../twilio/testing/fake-twilio-messaging-client';
+import { TwilioMessagingClient } from '../../twilio/twilio-messaging.client';
 import { ContactPolicyService } from '../contact-policy.service';
 import { MessageLifecycleService } from '../lifecycle/message-lifecycle.service';
 import { MessageDispatchService } from '../message-dispatch.service';
@@ -72,7 +72,7 @@ export function createWhatsAppTestKit(env: Record<string, string> = {}) {
   // The services log every failure they handle; the tests assert on outcomes instead.
   Logger.overrideLogger(false);
   const store = new InMemoryMessageStore();
-  const twilio = new FakeTwilioProvider();
+  const twilio = new FakeTwilioMessagingClient();
   const contacts = new FakeContactPolicy(store);
   const events = new DomainEvents();
   const published: MessageStatusAppliedEvent[] = [];
@@ -82,7 +82,7 @@ export function createWhatsAppTestKit(env: Record<string, string> = {}) {
 
   const messages = store.messages as unknown as WhatsAppMessageRepository;
   const outbox = store.outbox as unknown as OutboxWriter;
-  const twilioProvider = twilio as unknown as TwilioProvider;
+  const twilioProvider = twilio as unknown as TwilioMessagingClient;
   const contactPolicy = contacts as unknown as ContactPolicyService;
   const lifecycle = new MessageLifecycleService(messages, store.events as unknown as MessageEventRepository, events);
   const dispatcher = new MessageDispatchService(messages, twilioProvider, lifecycle, configService, events);

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { TwilioErrorCode } from '../twilio-error-codes';
-import { TwilioProvider } from '../twilio.provider';
+import { TwilioMessagingClient } from '../twilio-messaging.client';
 import { OutboundMessageRequest, TwilioMessageSnapshot, TwilioRequestError } from '../twilio.types';
 
-export type TwilioProviderApi = Pick<TwilioProvider, 'createMessage' | 'waitForSlot' | 'fetchMessage' | 'listMessagesTo'>;
+export type TwilioMessagingClientApi = Pick<TwilioMessagingClient, 'createMessage' | 'waitForSlot' | 'fetchMessage' | 'listMessagesTo'>;
 
 /** One call the service made to Twilio, in order. */
 export type TwilioCall =
@@ -12,15 +12,15 @@ export type TwilioCall =
   | { operation: 'list'; to: string; from: string | undefined }
   | { operation: 'fetch'; sid: string };
 
-/** Errors as TwilioProvider.toRequestError builds them from what the Twilio client throws. */
+/** Errors as TwilioMessagingClient.toRequestError builds them from what the Twilio client throws. */
 export const twilioErrors = {
   /** Twilio answered with an error document. */
-  answered: (code: number, httpStatus: number, message: string): TwilioRequestError => TwilioProvider.toRequestError({ code, status: httpStatus, message }),
+  answered: (code: number, httpStatus: number, message: string): TwilioRequestError => TwilioMessagingClient.toRequestError({ code, status: httpStatus, message }),
   /** An HTTP error without a Twilio code (an edge proxy's 502, say). */
-  http: (httpStatus: number, message: string): TwilioRequestError => TwilioProvider.toRequestError({ status: httpStatus, message }),
+  http: (httpStatus: number, message: string): TwilioRequestError => TwilioMessagingClient.toRequestError({ status: httpStatus, message }),
   /** No answer within TWILIO_TIMEOUT_MS: the request may have reached Twilio. */
-  timeout: (): TwilioRequestError => TwilioProvider.toRequestError({ code: 'ECONNABORTED', message: 'timeout of 15000ms exceeded' }),
-  notFound: (sid: string): TwilioRequestError => TwilioProvider.toRequestError({ code: TwilioErrorCode.NotFound, status: 404, message: `The requested resource /Messages/${sid}.json was not found` }),
+  timeout: (): TwilioRequestError => TwilioMessagingClient.toRequestError({ code: 'ECONNABORTED', message: 'timeout of 15000ms exceeded' }),
+  notFound: (sid: string): TwilioRequestError => TwilioMessagingClient.toRequestError({ code: TwilioErrorCode.NotFound, status: 404, message: `The requested resource /Messages/${sid}.json was not found` }),
 };
 
 /** What Twilio does with one create request. */
@@ -36,10 +36,10 @@ type CreateBehaviour =
 export const MESSAGING_SERVICE_PICKED_SENDER = 'whatsapp:+14155238899';
 
 /**
- * Twilio's Messages API as the service sees it through TwilioProvider: a message log that
+ * Twilio's Messages API as the service sees it through TwilioMessagingClient: a message log that
  * creates add to and lists and fetches read, every call recorded, and scripted failures.
  */
-export class FakeTwilioProvider implements TwilioProviderApi {
+export class FakeTwilioMessagingClient implements TwilioMessagingClientApi {
   readonly calls: TwilioCall[] = [];
   /** Twilio's message log, oldest first. */
   readonly log: TwilioMessageSnapshot[] = [];
@@ -108,7 +108,7 @@ export class FakeTwilioProvider implements TwilioProviderApi {
     return this.calls.map((c) => c.operation);
   }
 
-  // --- TwilioProvider -------------------------------------------------------------------------
+  // --- TwilioMessagingClient -------------------------------------------------------------------------
 
   async waitForSlot(req: Pick<OutboundMessageRequest, 'from' | 'messagingServiceSid'>): Promise<void> {
     this.calls.push({ operation: 'wait', sender: req.from ?? req.messagingServiceSid ?? 'default' });

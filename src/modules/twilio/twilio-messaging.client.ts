@@ -24,15 +24,18 @@ function snapshot(m: MessageInstance): TwilioMessageSnapshot {
   };
 }
 
-/** The only place that talks to Twilio. Errors come out as TwilioRequestError, classified for retry. */
 type Operation = TwilioCallCompletedEvent['operation'];
 
 function senderOf(req: Pick<OutboundMessageRequest, 'from' | 'messagingServiceSid'>): string {
   return req.from ?? req.messagingServiceSid ?? 'default';
 }
 
+/**
+ * The only place that talks to Twilio: the official client's Messages API, timed, rate-limited
+ * per sender, and with every failure turned into a TwilioRequestError classified for retry.
+ */
 @Injectable()
-export class TwilioProvider {
+export class TwilioMessagingClient {
   constructor(
     @Inject(TWILIO_CLIENT) private readonly client: Twilio,
     private readonly events: DomainEvents,
@@ -48,7 +51,7 @@ export class TwilioProvider {
       this.published(operation, started, null);
       return result;
     } catch (err) {
-      const error = TwilioProvider.toRequestError(err);
+      const error = TwilioMessagingClient.toRequestError(err);
       this.published(operation, started, error);
       throw error;
     }
@@ -134,7 +137,7 @@ export class TwilioProvider {
       await withTimeout(this.client.messages.page({ pageSize: 1 }), timeoutMs, 'Twilio probe');
       return result(true, 200, null, null);
     } catch (err) {
-      const e = TwilioProvider.toRequestError(err);
+      const e = TwilioMessagingClient.toRequestError(err);
       if (e.httpStatus === null) return result(false, null, null, `Twilio API unreachable: ${e.message}`);
       const answer = `HTTP ${e.httpStatus}${e.twilioCode !== null ? `, Twilio ${e.twilioCode}` : ''}: ${e.message}`;
       // Rate limited or failing at Twilio's end: the same for every instance and no fault of this
