@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { isUUID } from 'class-validator';
+import { JsonWebTokenError } from 'jsonwebtoken';
 import { AccessTokenClaims, AuthenticatedUser } from './auth.types';
 import { UsersService } from './users.service';
 
@@ -24,9 +25,15 @@ export class AccessTokenVerifier {
     private readonly users: UsersService,
   ) {}
 
-  /** The claims of a token this service signed; rejects with jsonwebtoken's error otherwise. */
-  claims(token: string): Promise<AccessTokenClaims> {
-    return this.jwt.verifyAsync<AccessTokenClaims>(token);
+  /**
+   * The claims of a token this service signed; rejects with jsonwebtoken's error otherwise. The
+   * service never signs a token without an expiry, and jsonwebtoken accepts one: one signed with
+   * our secret but no `exp` would never expire, so it is refused here.
+   */
+  async claims(token: string): Promise<AccessTokenClaims> {
+    const claims = await this.jwt.verifyAsync<AccessTokenClaims & { exp?: unknown }>(token);
+    if (typeof claims.exp !== 'number') throw new JsonWebTokenError('jwt has no expiry');
+    return claims;
   }
 
   /**
@@ -36,6 +43,8 @@ export class AccessTokenVerifier {
    */
   async activeUser(claims: AccessTokenClaims): Promise<AuthenticatedUser | null> {
     if (typeof claims.sub !== 'string' || !isUUID(claims.sub)) return null;
+    // The passport strategy verifies the signature itself and comes here with the claims.
+    if (typeof (claims as { exp?: unknown }).exp !== 'number') return null;
     const user = await this.users.findActiveById(claims.sub);
     if (!user) return null;
     return { id: user.id, email: user.email, role: user.role };

@@ -88,6 +88,11 @@ describe('AdminAccessService', () => {
     ['a deactivated admin', () => signed(claimsOf(deactivatedAdmin), AUTH.jwtSecret, valid), /^Invalid access token$/],
     ['a deleted user', () => signed({ ...claimsOf(admin), sub: deletedId }, AUTH.jwtSecret, valid), /^Invalid access token$/],
     ['not a JWT', () => 'not-a-jwt', /^Invalid access token$/],
+    // Signed with the real secret, but naming no user: they must not fall back to some other row.
+    ['a token without sub', () => signed({ email: admin.email, role: admin.role }, AUTH.jwtSecret, valid), /^Invalid access token$/],
+    ['a token whose sub is null', () => signed({ ...claimsOf(admin), sub: null }, AUTH.jwtSecret, valid), /^Invalid access token$/],
+    ['a token whose sub is not a user id', () => signed({ ...claimsOf(admin), sub: 'admin' }, AUTH.jwtSecret, valid), /^Invalid access token$/],
+    ['a token without exp (it would never expire)', () => signed(claimsOf(admin), AUTH.jwtSecret, { algorithm: 'HS256', issuer: AUTH.jwtIssuer, audience: AUTH.jwtAudience }), /^Invalid access token$/],
   ];
 
   it('lets an active admin in with a token the service signed', async () => {
