@@ -45,6 +45,16 @@ export interface ApplyResult {
   previousStatus?: MessageStatus;
 }
 
+/** Status batches in flight at once per process (see statusLanes). */
+export const STATUS_LANES = 4;
+
+/** The lane of a SID: all events of one message go through the same lane, in order. */
+export function laneOf(messageSid: string): number {
+  let h = 0;
+  for (let i = 0; i < messageSid.length; i++) h = (h * 31 + messageSid.charCodeAt(i)) | 0;
+  return Math.abs(h) % STATUS_LANES;
+}
+
 /** What one transaction changed, written together at its end. */
 interface Changes {
   /** Status events that changed something: the transaction publishes them once it committed. */
@@ -71,10 +81,12 @@ export class MessageLifecycleService {
     private readonly events: DomainEvents,
   ) {}
 
-  // One batch at a time: two in flight would wait on each other's SID locks whenever a message's
-  // callbacks arrive close together, and a batch already takes whatever arrived meanwhile.
-  private readonly statusBatcher = new MicroBatcher<StatusEventInput, ApplyResult>({ maxBatch: 200, maxInFlight: 1, isolateFailures: true }, (batch) =>
-    this.applyStatusEvents(batch),
+  // Status events go to one of STATUS_LANES batchers by their SID, one batch in flight each: two
+  // batches in flight never share a SID, so they never wait on each other's SID locks (a
+  // message's callbacks often arrive close together), and each batch takes what arrived meanwhile.
+  private readonly statusLanes = Array.from(
+    { length: STATUS_LANES },
+    () => new MicroBatcher<StatusEventInput, ApplyResult>({ maxBatch: 200, maxInFlight: 1, isolateFailures: true }, (batch) => this.applyStatusEvents(batch)),
   );
 
   /**
@@ -95,7 +107,7 @@ export class MessageLifecycleService {
 
   /** Applies one status event (with any that arrive at the same time). */
   applyStatusEvent(input: StatusEventInput): Promise<ApplyResult> {
-    return this.statusBatcher.submit(input);
+    return this.statusLanes[laneOf(input.messageSid)].submit(input);
   }
 
   /**
