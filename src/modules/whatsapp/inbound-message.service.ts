@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { MessageDirection, MessageStatus } from './message-status';
+import { ContactRepository } from './messages/contact.repository';
 import { WhatsAppMessageRepository } from './messages/whatsapp-message.repository';
 import { contactKey, phoneOf } from './phone-number';
 
@@ -27,7 +28,10 @@ export interface InboundResult {
 export class InboundMessageService {
   private readonly logger = new Logger(InboundMessageService.name);
 
-  constructor(private readonly messages: WhatsAppMessageRepository) {}
+  constructor(
+    private readonly messages: WhatsAppMessageRepository,
+    private readonly contacts: ContactRepository,
+  ) {}
 
   async receive(params: Record<string, string>): Promise<InboundResult> {
     const sid = params.MessageSid ?? params.SmsMessageSid ?? params.SmsSid;
@@ -74,20 +78,10 @@ export class InboundMessageService {
       const optedOut = OPT_OUT_KEYWORDS.has(keyword);
       const optedIn = OPT_IN_KEYWORDS.has(keyword);
       // A reply opens (or renews) WhatsApp's 24-hour customer-service window.
-      await tx.query(
-        `INSERT INTO contacts (phone, "profileName", "lastInboundAt", "optedOutAt", "updatedAt")
-         VALUES ($1, $2, $3, CASE WHEN $4 THEN $3::timestamptz ELSE NULL END, now())
-         ON CONFLICT (phone) DO UPDATE SET
-           "profileName" = COALESCE(EXCLUDED."profileName", contacts."profileName"),
-           "lastInboundAt" = GREATEST(contacts."lastInboundAt", EXCLUDED."lastInboundAt"),
-           "optedOutAt" = CASE WHEN $4 THEN COALESCE(contacts."optedOutAt", $3::timestamptz) WHEN $5 THEN NULL ELSE contacts."optedOutAt" END,
-           "updatedAt" = now()`,
-        [phone, params.ProfileName ?? null, now, optedOut, optedIn],
-      );
+      await this.contacts.recordInbound(tx, { phone, profileName: params.ProfileName ?? null, receivedAt: now, optedOut, optedIn });
       if (optedOut) this.logger.log(`${phone} opted out (${keyword.toUpperCase()})`);
       if (optedIn) this.logger.log(`${phone} opted back in (${keyword.toUpperCase()})`);
       return { outcome: InboundOutcome.Stored, messageId: row.id, optedOut, optedIn };
     });
   }
-
 }

@@ -20,6 +20,7 @@ import { MessageAcceptor } from './message-acceptor';
 import { MessageDispatchService } from './message-dispatch.service';
 import { MessageQueryService } from './message-query.service';
 import { MessageSendService } from './message-send.service';
+import { ContactRepository } from './messages/contact.repository';
 import { MessageEventRepository } from './messages/message-event.repository';
 import { WhatsAppMessageRepository } from './messages/whatsapp-message.repository';
 import { ReconciliationService } from './reconciliation.service';
@@ -35,6 +36,7 @@ import { WhatsAppController } from './whatsapp.controller';
   providers: [
     WhatsAppMessageRepository,
     MessageEventRepository,
+    ContactRepository,
     MessageSendService,
     MessageAcceptor,
     BulkSendService,
