@@ -5,8 +5,16 @@ import { ErrorCode } from '../../../common/errors/error-code';
 
 @Injectable()
 export class JwtAuthGuard extends AuthGuard('jwt') {
+  /**
+   * `info` carries what is wrong with the token (missing, expired, forged): 401. `err` means the
+   * token could not be checked at all (the user look-up failed: the database is unreachable):
+   * 503, so a client retries instead of dropping the message as unauthorised.
+   */
   override handleRequest<TUser>(err: unknown, user: TUser, info: unknown, _context: ExecutionContext): TUser {
-    if (err || !user) {
+    if (err) {
+      throw new DomainException(ErrorCode.ServiceUnavailable, 'The access token cannot be checked right now (a dependency is unavailable); retry shortly');
+    }
+    if (!user) {
       const reason = info instanceof Error ? info.message : undefined;
       const message =
         reason === 'No auth token'
