@@ -40,8 +40,13 @@ export function sendJobOptions(settings: WhatsAppSettings): JobsOptions {
   };
 }
 
-/** The reconciliation pass is not retried: the next run comes soon. */
-export const RECONCILE_JOB_OPTIONS: JobsOptions = { removeOnComplete: 100, removeOnFail: 100 };
+/**
+ * A reconciliation run removes only itself when it completes. BullMQ applies a kept-jobs count
+ * to the whole completed (or failed) set of the queue, send jobs included: a count of 100 here
+ * trimmed the send jobs' history, which is what keeps an outbox row relayed twice from being
+ * sent twice, to 100 on every run.
+ */
+export const RECONCILE_JOB_OPTIONS: JobsOptions = { removeOnComplete: true, removeOnFail: KEEP_FAILED };
 
 /** One BullMQ job id per message send (BullMQ ids may not contain ":"): the outbox may relay a row twice, BullMQ keeps one job. */
 export function sendJobId(messageId: string): string {
