@@ -115,5 +115,8 @@ describe('auth (e2e)', () => {
     const fake = `x.${Buffer.from(JSON.stringify({ sub: '5f1d7a2e-0000-4000-8000-000000000001' })).toString('base64url')}.y`;
     const again = await t.api('/api/v1/auth/login', { body: { email: ADMIN_EMAIL, password: 'guess-x' }, token: fake });
     expect(again.status).toBe(429);
+    // Nor does a real one: the attempts stay with the address, whoever's token comes along.
+    const withToken = await t.api('/api/v1/auth/login', { body: { email: ADMIN_EMAIL, password: 'guess-y' }, token: t.adminToken });
+    expect(withToken.status).toBe(429);
   });
 });

@@ -15,8 +15,9 @@ export class AuthController {
 
   @Post('login')
   @HttpCode(HttpStatus.OK)
-  // Password guessing: far fewer attempts per address than the API's general limit.
-  @Throttle({ default: { limit: LOGIN_ATTEMPTS_PER_MINUTE, ttl: 60_000 } })
+  // Password guessing: far fewer attempts per address than the API's general limit, and always
+  // per address: a bearer token sent along (any user's) must not move the attempts to its bucket.
+  @Throttle({ default: { limit: LOGIN_ATTEMPTS_PER_MINUTE, ttl: 60_000, getTracker: (req: Record<string, any>) => `ip:${req.ip}` } })
   @ApiTooManyRequestsResponse({ type: ErrorBodyDto, description: `More than ${LOGIN_ATTEMPTS_PER_MINUTE} attempts a minute from one address` })
   @ApiOperation({ summary: 'Exchange email and password for a bearer token' })
   @ApiOkResponse({ type: LoginResponseDto })

@@ -6,8 +6,9 @@ import { bearerToken } from '../admin-access.service';
 /**
  * Rate limits per API user rather than per address, so users behind one NAT do not share a
  * budget. Global guards run before the JWT guard, so the token's signature and claims are
- * checked here (an HMAC, no database); anything that is not a valid token, and every login,
- * counts against the client address, so a made-up token cannot buy a fresh budget.
+ * checked here (an HMAC, no database); anything that is not a valid token counts against the
+ * client address, so a made-up token cannot buy a fresh budget. Login attempts always count per
+ * address (AuthController sets its own tracker).
  */
 @Injectable()
 export class UserThrottlerGuard extends ThrottlerGuard {
