@@ -42,6 +42,9 @@ describe('structured logs (e2e)', () => {
     const wrong = await t.api('/api/v1/auth/login', { body: { email: 'admin@example.com', password: 'wrong-password-do-not-log' } });
     expect(wrong.status).toBe(401);
     const traced = await t.api('/api/v1/whatsapp/messages?limit=1', { token, headers: { 'x-request-id': 'trace-abc-123' } });
+    // A client that also puts its token in the query string: answered 400 (unknown parameter), logged without it.
+    const inQuery = await t.api(`/api/v1/whatsapp/messages?access_token=${token}`, { token, headers: { 'x-request-id': 'token-in-query' } });
+    expect(inQuery.status).toBe(400);
     expect(traced.headers.get('x-request-id')).toBe('trace-abc-123');
     const signature = twilioSignature('not-the-auth-token-000000000', t.config.twilio.statusCallbackUrl, { MessageSid: 'SMx' });
     const forged = await t.api('/api/v1/whatsapp/status', { body: formBody({ MessageSid: 'SMx', MessageStatus: 'read' }), headers: { ...FORM, 'x-twilio-signature': signature } });
@@ -66,6 +69,7 @@ describe('structured logs (e2e)', () => {
     expect(access.length).toBeGreaterThanOrEqual(4);
     for (const line of access) expect(line.reqId).toEqual(expect.any(String));
     const tracedLine = access.find((l) => l.reqId === 'trace-abc-123')!;
+    expect(access.find((l) => l.reqId === 'token-in-query')).toMatchObject({ req: { url: '/api/v1/whatsapp/messages?access_token=[REDACTED]' } });
     expect(tracedLine.req!.headers!.authorization).toBe('[REDACTED]');
     const forgedLine = access.find((l) => (l.req as { url?: string })?.url === '/api/v1/whatsapp/status')!;
     expect(forgedLine).toMatchObject({ level: 40, req: { headers: { 'x-twilio-signature': '[REDACTED]' } } });

@@ -2,6 +2,7 @@ import { DynamicModule, Inject, Module, OnApplicationShutdown, RequestMethod } f
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LoggerModule } from 'nestjs-pino';
 import type { AppConfig } from '../../config/configuration';
+import { configuredSecrets, scrubLoggedRequest } from './redaction';
 import { createRootLogger, RootLogger } from './root-logger';
 
 export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
@@ -20,6 +21,7 @@ export class LoggingModule implements OnApplicationShutdown {
 
   static forRoot(config: AppConfig): DynamicModule {
     const root = createRootLogger(config);
+    const secrets = configuredSecrets(config);
     return {
       module: LoggingModule,
       global: true,
@@ -35,6 +37,8 @@ export class LoggingModule implements OnApplicationShutdown {
             autoLogging: {
               ignore: (req: IncomingMessage & { originalUrl?: string }) => QUIET_PATHS.some((re) => re.test(req.originalUrl ?? req.url ?? '')),
             },
+            // The access line's URL and query keep what the client sent, a token in the query string included.
+            serializers: { req: (req: { url?: unknown; query?: unknown }) => scrubLoggedRequest(req, secrets) },
             customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
               err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
           },

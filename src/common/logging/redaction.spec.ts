@@ -10,6 +10,13 @@ describe('scrubSecrets', () => {
     expect(scrubSecrets(`token=${JWT}`, [])).toBe(`token=${REDACTED}`);
   });
 
+  it('censors credentials in query strings and leaves other parameters alone', () => {
+    expect(scrubSecrets('/api/v1/whatsapp/messages?limit=1&access_token=abc.def.ghi&cursor=x', [])).toBe('/api/v1/whatsapp/messages?limit=1&access_token=[REDACTED]&cursor=x');
+    expect(scrubSecrets('GET /x?token=s3cr3t-value', [])).toBe('GET /x?token=[REDACTED]');
+    expect(scrubSecrets('/x?API_KEY=k1&password=p2', [])).toBe('/x?API_KEY=[REDACTED]&password=[REDACTED]');
+    expect(scrubSecrets('/x?tokens=2&mytoken=3', [])).toBe('/x?tokens=2&mytoken=3');
+  });
+
   it('censors every occurrence of a known secret and leaves other text alone', () => {
     expect(scrubSecrets('auth token s3cr3t-value used twice: s3cr3t-value', ['s3cr3t-value'])).toBe(`auth token ${REDACTED} used twice: ${REDACTED}`);
     expect(scrubSecrets('Sent 3 messages to whatsapp:+14155550100', ['s3cr3t-value'])).toBe('Sent 3 messages to whatsapp:+14155550100');

@@ -25,6 +25,9 @@ export const REDACT_PATHS: string[] = [
 ];
 
 const BEARER_RE = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
+/** Query parameters some clients put credentials in (`?access_token=...`): their values are censored. */
+const QUERY_SECRET_KEYS = ['access_token', 'token', 'api_key', 'apikey', 'password', 'secret', 'auth', 'authorization', 'signature', 'jwt'];
+const QUERY_SECRET_RE = new RegExp(`([?&](?:${QUERY_SECRET_KEYS.join('|')})=)[^&#\\s"']*`, 'gi');
 const JWT_RE = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+/g;
 /** Shorter values are too likely to match ordinary text. */
 const MIN_SECRET_LENGTH = 8;
@@ -43,9 +46,25 @@ export function configuredSecrets(config: AppConfig): string[] {
   return [...new Set(values.filter((v): v is string => typeof v === 'string' && v.length >= MIN_SECRET_LENGTH))];
 }
 
-/** Censors bearer/basic credentials, JWTs and known secret values inside free text (log messages, error stacks). */
+/** Censors bearer/basic credentials, JWTs, credentials in query strings and known secret values inside free text (log messages, URLs, error stacks). */
 export function scrubSecrets(text: string, secrets: readonly string[]): string {
-  let out = text.replace(BEARER_RE, `$1 ${REDACTED}`).replace(JWT_RE, REDACTED);
+  let out = text.replace(BEARER_RE, `$1 ${REDACTED}`).replace(JWT_RE, REDACTED).replace(QUERY_SECRET_RE, `$1${REDACTED}`);
   for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+  return out;
+}
+
+/**
+ * The request as an access line logs it (pino-http's serialized request): the URL and the
+ * parsed query lose the credentials a client put in the query string.
+ */
+export function scrubLoggedRequest<T extends { url?: unknown; query?: unknown }>(req: T, secrets: readonly string[]): T {
+  if (!req || typeof req !== 'object') return req;
+  const out: T = { ...req };
+  if (typeof req.url === 'string') out.url = scrubSecrets(req.url, secrets);
+  if (req.query && typeof req.query === 'object') {
+    out.query = Object.fromEntries(
+      Object.entries(req.query as Record<string, unknown>).map(([k, v]) => [k, QUERY_SECRET_KEYS.includes(k.toLowerCase()) ? REDACTED : v]),
+    );
+  }
   return out;
 }
