@@ -100,32 +100,42 @@ export interface ApiResponse<T = any> {
  */
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const db = await createTestDatabase();
-  const port = await freePort();
   const prefix = uniqueName('wa-test');
-  const config = buildConfiguration({
-    NODE_ENV: 'test',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    DATABASE_URL: db.url,
-    DATABASE_POOL_MAX: '8',
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_PREFIX: prefix,
-    JWT_SECRET: randomBytes(32).toString('hex'),
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD,
-    SANDBOX_STATUS_DELAY_MS: '20',
-    WHATSAPP_BACKOFF_MS: '50',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    ...env,
-  });
+  const jwtSecret = randomBytes(32).toString('hex');
+  // The port is chosen before the app starts (its callback URLs name it), so a process that binds
+  // port 0 in between (the in-process sandbox, another test file) can take it: then try another.
   let app: NestFastifyApplication | undefined;
-  try {
-    app = await createApp(config);
-    await app.listen({ port, host: '127.0.0.1' });
-  } catch (err) {
-    await app?.close().catch(() => undefined);
-    await db.drop().catch(() => undefined);
-    throw err;
+  let config!: AppConfig;
+  let port = 0;
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort();
+    config = buildConfiguration({
+      NODE_ENV: 'test',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: db.url,
+      DATABASE_POOL_MAX: '8',
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_PREFIX: prefix,
+      JWT_SECRET: jwtSecret,
+      ADMIN_EMAIL,
+      ADMIN_PASSWORD,
+      SANDBOX_STATUS_DELAY_MS: '20',
+      WHATSAPP_BACKOFF_MS: '50',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      ...env,
+    });
+    try {
+      app = await createApp(config);
+      await app.listen({ port, host: '127.0.0.1' });
+      break;
+    } catch (err) {
+      await app?.close().catch(() => undefined);
+      app = undefined;
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 3 && !env.PORT) continue;
+      await db.drop().catch(() => undefined);
+      throw err;
+    }
   }
   const baseUrl = `http://127.0.0.1:${port}`;
   const pg = new Client({ connectionString: db.url });
