@@ -6,11 +6,19 @@ import { ContactPolicyService } from './contact-policy.service';
 import { sendMessageJob } from './jobs/whatsapp-jobs';
 import { WhatsAppMessageRepository } from './messages/whatsapp-message.repository';
 import { PreparedSend } from './send-preparation';
+import { IdempotencyKeyRepository } from './idempotency/idempotency-key.repository';
+import { sendAnswerFor } from './send-answer';
+import { MessageStatus } from './message-status';
 
 export interface AcceptRequest {
   prepared: PreparedSend;
   /** Not relayed before this time (an immediate send's safety net). */
   availableAt?: Date;
+  /**
+   * The request's Idempotency-Key claim: it records the message in the message's transaction,
+   * and with `answerQueued` also the answer (a queued send's answer is known once it is stored).
+   */
+  idempotency?: { claimId: string; answerQueued: boolean };
 }
 
 type Accepted = AcceptRequest & { id: string };
@@ -32,6 +40,7 @@ export class MessageAcceptor {
     private readonly messages: WhatsAppMessageRepository,
     private readonly outbox: OutboxWriter,
     private readonly contactPolicy: ContactPolicyService,
+    private readonly idempotencyKeys: IdempotencyKeyRepository,
   ) {}
 
   /** Resolves with the stored message's id once it committed. */
@@ -62,6 +71,14 @@ export class MessageAcceptor {
       await this.outbox.add(
         tx,
         batch.map((a) => sendMessageJob(a.id, a.availableAt ? { availableAt: a.availableAt } : {})),
+      );
+      await this.idempotencyKeys.bindMessages(
+        tx,
+        batch.flatMap(({ id, idempotency }) =>
+          idempotency
+            ? [{ claimId: idempotency.claimId, messageId: id, answer: idempotency.answerQueued ? sendAnswerFor({ id, messageSid: null, status: MessageStatus.Queued }) : undefined }]
+            : [],
+        ),
       );
     });
   }

@@ -11,6 +11,7 @@ import { MessageAcceptor } from './message-acceptor';
 import { DispatchError, DispatchResult, MessageDispatchService } from './message-dispatch.service';
 import { MessageStatus } from './message-status';
 import { prepareSend, SendInput } from './send-preparation';
+import { IdempotencyClaim } from './idempotency/idempotency-claim';
 
 export interface SendOptions extends Omit<SendInput, 'to' | 'body'> {
   immediate?: boolean;
@@ -49,12 +50,18 @@ export class MessageSendService {
     return this.send({ to, body, ...options });
   }
 
-  async send(input: SendInput & { immediate?: boolean }): Promise<SendResult> {
+  /** With the request's Idempotency-Key claim, the key commits with the message (see MessageAcceptor). */
+  async send(input: SendInput & { immediate?: boolean }, claim?: IdempotencyClaim): Promise<SendResult> {
     const prepared = prepareSend(input, this.config.get('twilio', { infer: true }));
     const from = prepared.message.from;
     const immediate = input.immediate === true;
     // Opt-out and 24-hour window are checked with the sends stored alongside it.
-    const id = await this.acceptor.accept({ prepared, availableAt: immediate ? new Date(Date.now() + IMMEDIATE_SAFETY_NET_MS) : undefined });
+    const id = await this.acceptor.accept({
+      prepared,
+      availableAt: immediate ? new Date(Date.now() + IMMEDIATE_SAFETY_NET_MS) : undefined,
+      idempotency: claim ? { claimId: claim.id, answerQueued: !immediate } : undefined,
+    });
+    if (claim && !immediate) claim.answered = true;
 
     this.domainEvents.publish({ type: DomainEventType.MessageAccepted, messageId: id, from, immediate });
     if (!immediate) {

@@ -31,6 +31,7 @@ import { BulkSendDto, MAX_BULK_MESSAGES } from './dto/bulk-send.dto';
 import { BulkSendResponseDto } from './dto/bulk-send-response.dto';
 import { Idempotent } from './idempotency/idempotent.decorator';
 import { IdempotentRoute } from './idempotency/idempotency.interceptor';
+import { CurrentIdempotencyClaim, IdempotencyClaim } from './idempotency/idempotency-claim';
 
 @ApiTags('whatsapp')
 @ApiBearerAuth()
@@ -55,8 +56,13 @@ export class WhatsAppController {
     description: 'Twilio rejected an immediate send (TWILIO_REJECTED, with twilioCode and hint); or the Idempotency-Key was used with another body (IDEMPOTENCY_KEY_REUSED)',
   })
   @Idempotent(IdempotentRoute.Send)
-  async send(@Body() dto: SendMessageDto, @CurrentUser() user: AuthenticatedUser, @Res({ passthrough: true }) reply: FastifyReply): Promise<SendMessageResponseDto> {
-    const { httpStatus, ...result } = await this.sends.send(toSendInput(dto, user.id));
+  async send(
+    @Body() dto: SendMessageDto,
+    @CurrentUser() user: AuthenticatedUser,
+    @CurrentIdempotencyClaim() claim: IdempotencyClaim | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<SendMessageResponseDto> {
+    const { httpStatus, ...result } = await this.sends.send(toSendInput(dto, user.id), claim);
     reply.status(httpStatus);
     return result;
   }

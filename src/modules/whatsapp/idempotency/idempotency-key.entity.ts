@@ -43,6 +43,13 @@ export class IdempotencyKey {
   @Column({ type: 'jsonb', nullable: true })
   responseBody: unknown;
 
+  /**
+   * The message the request stored, set in the same transaction as the message: a claim that
+   * holds one is never taken over (that would store the message twice); it is answered from it.
+   */
+  @Column({ type: 'uuid', nullable: true })
+  messageId: string | null;
+
   /** When the current claim was made; an in-flight claim older than the lease may be taken over. */
   @Column({ type: 'timestamptz', default: () => 'now()' })
   createdAt: Date;

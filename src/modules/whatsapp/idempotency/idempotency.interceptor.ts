@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { from, lastValueFrom, Observable, of } from 'rxjs';
 import { AuthenticatedUser } from '../../auth/auth.types';
+import { IdempotencyClaim, RequestWithClaim } from './idempotency-claim';
 import { IDEMPOTENT_REPLAYED_HEADER, parseIdempotencyKey } from './idempotency-key.header';
 import { IdempotencyService } from './idempotency.service';
 
@@ -27,7 +28,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
 
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
     const http = context.switchToHttp();
-    const request = http.getRequest<FastifyRequest & { user?: AuthenticatedUser }>();
+    const request = http.getRequest<FastifyRequest & RequestWithClaim & { user?: AuthenticatedUser }>();
     const reply = http.getResponse<FastifyReply>();
     const key = parseIdempotencyKey(request.headers['idempotency-key']);
     if (key === undefined) return next.handle();
@@ -42,19 +43,22 @@ export class IdempotencyInterceptor implements NestInterceptor {
       reply.status(outcome.status);
       return of(outcome.body);
     }
-    return from(this.runClaimed(outcome.claimId, next, reply));
+    const claim: IdempotencyClaim = { id: outcome.claimId, answered: false };
+    request.idempotencyClaim = claim;
+    return from(this.runClaimed(claim, next, reply));
   }
 
-  private async runClaimed(claimId: string, next: CallHandler, reply: FastifyReply): Promise<unknown> {
+  private async runClaimed(claim: IdempotencyClaim, next: CallHandler, reply: FastifyReply): Promise<unknown> {
     let body: unknown;
     try {
       body = await lastValueFrom(next.handle());
     } catch (err) {
-      await this.idempotency.fail(claimId, err);
+      await this.idempotency.fail(claim.id, err);
       throw err;
     }
+    if (claim.answered) return body;
     // The handler has set the status by now (202 queued, 201 sent inline).
-    await this.idempotency.succeed(claimId, reply.statusCode, body);
+    await this.idempotency.succeed(claim.id, reply.statusCode, body);
     return body;
   }
 }

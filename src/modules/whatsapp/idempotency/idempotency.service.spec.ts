@@ -21,7 +21,7 @@ function repository(overrides: Partial<jest.Mocked<IdempotencyKeyRepository>> = 
 }
 
 function held(overrides: Partial<LiveIdempotencyKey> = {}): LiveIdempotencyKey {
-  return { id: 'claim-0', requestHash: requestHash(body), state: IdempotencyState.InFlight, responseStatus: null, responseBody: null, ...overrides };
+  return { id: 'claim-0', requestHash: requestHash(body), state: IdempotencyState.InFlight, responseStatus: null, responseBody: null, message: null, abandoned: false, ...overrides };
 }
 
 describe('IdempotencyService', () => {
@@ -55,6 +55,25 @@ describe('IdempotencyService', () => {
   it('refuses while the request with the key is in flight', async () => {
     const keys = repository({ claim: jest.fn().mockResolvedValue(null), findLive: jest.fn().mockResolvedValue(held()) });
     await expect(new IdempotencyService(keys).begin(scope, body)).rejects.toMatchObject({ code: ErrorCode.IdempotencyRequestInFlight });
+  });
+
+  it('answers from the stored message when the request that stored it died before answering, and keeps that answer', async () => {
+    const message = { id: 'm-1', messageSid: null, status: 'queued' };
+    const keys = repository({ claim: jest.fn().mockResolvedValue(null), findLive: jest.fn().mockResolvedValue(held({ message, abandoned: true })) });
+    const expected = { kind: 'replay', status: 202, body: { success: true, id: 'm-1', messageSid: null, status: 'queued' } };
+    await expect(new IdempotencyService(keys).begin(scope, body)).resolves.toEqual(expected);
+    expect(keys.complete).toHaveBeenCalledWith('claim-0', 202, expected.body);
+    expect(keys.findLive).toHaveBeenCalledWith(scope, IDEMPOTENCY_LEASE_MS);
+
+    const sent = { id: 'm-2', messageSid: 'SM' + 'a'.repeat(32), status: 'delivered' };
+    keys.findLive.mockResolvedValue(held({ message: sent, abandoned: true }));
+    await expect(new IdempotencyService(keys).begin(scope, body)).resolves.toMatchObject({ kind: 'replay', status: 201, body: { id: 'm-2', messageSid: sent.messageSid } });
+  });
+
+  it('refuses while a request that stored its message may still be sending it (lease not over)', async () => {
+    const keys = repository({ claim: jest.fn().mockResolvedValue(null), findLive: jest.fn().mockResolvedValue(held({ message: { id: 'm-1', messageSid: null, status: 'queued' } })) });
+    await expect(new IdempotencyService(keys).begin(scope, body)).rejects.toMatchObject({ code: ErrorCode.IdempotencyRequestInFlight });
+    expect(keys.complete).not.toHaveBeenCalled();
   });
 
   it('claims again when the row holding the key went away between the claim and the look-up', async () => {

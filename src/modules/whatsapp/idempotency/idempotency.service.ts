@@ -2,9 +2,10 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { DomainException } from '../../../common/errors/domain.exception';
 import { ErrorCode } from '../../../common/errors/error-code';
 import { IdempotencyState } from './idempotency-key.entity';
-import { IdempotencyKeyRepository, IdempotencyScope } from './idempotency-key.repository';
+import { BoundMessage, IdempotencyKeyRepository, IdempotencyScope } from './idempotency-key.repository';
 import { IDEMPOTENCY_KEY_HEADER } from './idempotency-key.header';
 import { requestHash } from './request-hash';
+import { sendAnswerFor } from '../send-answer';
 
 /** How long a key remembers its answer. */
 export const IDEMPOTENCY_KEY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -66,7 +67,7 @@ export class IdempotencyService {
         this.purgeNowAndThen();
         return { kind: 'claimed', claimId };
       }
-      const held = await this.keys.findLive(scope);
+      const held = await this.keys.findLive(scope, this.leaseMs);
       if (!held) continue;
       if (held.requestHash !== hash) {
         throw new DomainException(
@@ -78,6 +79,7 @@ export class IdempotencyService {
       if (held.state === IdempotencyState.Completed && held.responseStatus !== null) {
         return { kind: 'replay', status: held.responseStatus, body: held.responseBody };
       }
+      if (held.message && held.abandoned) return this.answerFromMessage(held.id, held.message);
       break;
     }
     throw new DomainException(
@@ -85,6 +87,18 @@ export class IdempotencyService {
       `A request with this ${IDEMPOTENCY_KEY_HEADER} is still in progress; retry once it has been answered`,
       { header: IDEMPOTENCY_KEY_HEADER },
     );
+  }
+
+  /**
+   * A request that stored its message and then died before answering (the message and the key
+   * commit together, the answer after): answer with the message as it stands, and keep that
+   * answer for later retries. Taking the key over instead would store the message a second time.
+   */
+  private async answerFromMessage(claimId: string, message: BoundMessage): Promise<IdempotencyOutcome> {
+    const answer = sendAnswerFor(message);
+    await this.keys.complete(claimId, answer.status, answer.body);
+    this.logger.warn(`Idempotency claim ${claimId} was abandoned after storing message ${message.id}; answered from the message`);
+    return { kind: 'replay', status: answer.status, body: answer.body };
   }
 
   /**
