@@ -9,6 +9,20 @@ import { TwilioErrorCode } from './twilio-error-codes';
 import { classifyFailure } from './twilio-error-codes';
 import { OutboundMessageRequest, TwilioEndpoint, TwilioMessageSnapshot, TwilioProbeResult, TwilioRequestError } from './twilio.types';
 
+/** A look-up pages through this many messages at a time (Twilio's maximum page size is 1000)... */
+export const LOOKUP_PAGE_SIZE = 1000;
+/** ...and through at most this many pages before it says it could not see them all. */
+export const LOOKUP_MAX_PAGES = 10;
+
+export interface MessageLookup {
+  /** Newest first. */
+  messages: TwilioMessageSnapshot[];
+  /** Everything created since the time asked about was seen. */
+  complete: boolean;
+}
+
+type MessageListPage = Awaited<ReturnType<Twilio['messages']['page']>>;
+
 function snapshot(m: MessageInstance): TwilioMessageSnapshot {
   return {
     sid: m.sid,
@@ -110,11 +124,30 @@ export class TwilioMessagingClient {
   }
 
   /**
-   * Recent messages to a number, newest first (used to find a send whose answer was lost). No
-   * date filter: Twilio filters on date_sent, which a message still queued at Twilio lacks.
+   * Every message to `to` (from `from`, when given) that Twilio created since `since`, newest
+   * first, paging through Twilio's list until a page ends before `since` or the list ends. Used
+   * to find a send whose answer was lost, so it must not stop at the newest page: a busy number
+   * gets many messages after the one looked for. Not filtered on DateSent: a message still queued
+   * at Twilio (its sender's throughput, a Messaging Service) has no date_sent yet, and Twilio's
+   * filter leaves it out. At most `maxPages` pages; `complete` is false when that bound cut the
+   * look-up short of `since`, and then the caller cannot tell what it did not see.
    */
-  async listMessagesTo(to: string, from?: string, limit = 50): Promise<TwilioMessageSnapshot[]> {
-    return this.call('list', async () => (await this.client.messages.list({ to, ...(from ? { from } : {}), limit, pageSize: limit })).map(snapshot));
+  async listMessagesSince(to: string, from: string | undefined, since: Date, opts: { pageSize?: number; maxPages?: number } = {}): Promise<MessageLookup> {
+    const pageSize = opts.pageSize ?? LOOKUP_PAGE_SIZE;
+    const maxPages = opts.maxPages ?? LOOKUP_MAX_PAGES;
+    const messages: TwilioMessageSnapshot[] = [];
+    let page: MessageListPage = await this.call('list', () => this.client.messages.page({ to, ...(from ? { from } : {}), pageSize }));
+    for (let pages = 1; ; pages++) {
+      const found = page.instances.map(snapshot);
+      messages.push(...found);
+      const oldest = found[found.length - 1];
+      // Twilio lists newest first; a page ending before the attempt started holds all that is left to see.
+      if (!oldest || !page.nextPageUrl || (oldest.dateCreated !== null && oldest.dateCreated < since)) return { messages, complete: true };
+      if (pages >= maxPages) return { messages, complete: false };
+      const current = page;
+      // nextPage() is undefined only without a next page URL, checked above.
+      page = await this.call('list', async () => (await current.nextPage()) as MessageListPage);
+    }
   }
 
   /**

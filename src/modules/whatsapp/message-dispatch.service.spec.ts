@@ -1,5 +1,6 @@
 import { DomainEventType } from '../../common/events/domain-events';
 import { twilioErrors } from '../twilio/testing/fake-twilio-messaging-client';
+import { LOOKUP_PAGE_SIZE } from '../twilio/twilio-messaging.client';
 import { TwilioErrorCode } from '../twilio/twilio-error-codes';
 import { EventSource } from './lifecycle/message-lifecycle.service';
 import { DispatchError, DispatchOutcome } from './message-dispatch.service';
@@ -116,6 +117,37 @@ describe('MessageDispatchService', () => {
     expect(kit.twilio.operations()).toEqual(['wait', 'create', 'list']);
     expect(kit.twilio.calls[2]).toEqual({ operation: 'list', to: kit.store.row(id).to, from: SENDER });
     expect(kit.store.row(id)).toMatchObject({ messageSid: atTwilio.sid, status: MessageStatus.Queued, attempts: 2, ambiguousAttemptAt: null, sendingUntil: null });
+  });
+
+  it('finds an unanswered attempt behind more newer messages to the number than one page holds', async () => {
+    const id = await kit.queued({ body: 'the one that timed out' });
+    kit.twilio.loseNextCreateAnswer();
+    await dispatchError(kit.dispatcher.dispatch(id, attempt(1)));
+    const [lost] = kit.twilio.log;
+    for (let i = 0; i < 2 * LOOKUP_PAGE_SIZE + 5; i++) kit.twilio.addToLog({ to: lost.to, from: SENDER, body: `later ${i}` });
+    leaseRunsOut(id);
+
+    const result = await kit.dispatcher.dispatch(id, attempt(2));
+
+    expect(result.outcome).toBe(DispatchOutcome.Recovered);
+    expect(kit.store.row(id).messageSid).toBe(lost.sid);
+    expect(kit.twilio.creates()).toHaveLength(1);
+  });
+
+  it('does not decide when the look-up could not page back to the attempt: queued with a note, not sent again', async () => {
+    const id = await kit.queued({ body: 'buried' });
+    kit.twilio.dropNextCreate();
+    await dispatchError(kit.dispatcher.dispatch(id, attempt(1)));
+    const to = kit.store.row(id).to;
+    kit.twilio.lookupMaxPages = 1;
+    for (let i = 0; i < LOOKUP_PAGE_SIZE + 1; i++) kit.twilio.addToLog({ to, from: SENDER, body: `later ${i}` });
+    leaseRunsOut(id);
+
+    const result = await kit.dispatcher.dispatch(id, attempt(2));
+
+    expect(result.outcome).toBe(DispatchOutcome.Undecided);
+    expect(kit.store.row(id)).toMatchObject({ status: MessageStatus.Queued, messageSid: null, errorMessage: expect.stringContaining('more messages to') });
+    expect(kit.twilio.creates()).toHaveLength(1);
   });
 
   it('leaves a timed-out send queued and marked, busy until Twilio must be done with it, then looks before sending again', async () => {

@@ -47,15 +47,16 @@ const LEASE_SLACK_MS = 30_000;
 /** Twilio's dateCreated is second-precision and its clock is not ours. */
 const CLOCK_SKEW_MS = 60_000;
 
-/** Several look-alike unanswered messages: which one reached Twilio cannot be told apart. */
+/**
+ * Whether an unanswered attempt reached Twilio cannot be told: several look-alike unanswered
+ * messages, or more messages to the number since the attempt than a look-up pages through.
+ */
 export class UndecidableLookupError extends Error {
   constructor(
     readonly messageId: string,
-    readonly alike: number,
+    why: string,
   ) {
-    super(
-      `Cannot tell whether message ${messageId} reached Twilio: ${alike} unanswered messages to the same number with the same template or media look alike there. Check Twilio's message log; the message stays queued and is not sent again automatically.`,
-    );
+    super(`Cannot tell whether message ${messageId} reached Twilio: ${why}. Check Twilio's message log; the message stays queued and is not sent again automatically.`);
     this.name = 'UndecidableLookupError';
   }
 }
@@ -192,19 +193,26 @@ export class MessageDispatchService {
    * The message at Twilio that an unanswered attempt created, if any: same recipient and sender,
    * same text, created after that attempt started, and not some other message's SID. Throws
    * UndecidableLookupError when several of our messages look alike at Twilio (templates show
-   * their rendered text, media-only sends none) and the one that got through cannot be told.
+   * their rendered text, media-only sends none) and the one that got through cannot be told, or
+   * when the look-up was cut short of the attempt (LOOKUP_MAX_PAGES) without finding it.
    */
   async findEarlierSend(message: WhatsAppMessage): Promise<TwilioMessageSnapshot | null> {
     const since = new Date((message.ambiguousAttemptAt?.getTime() ?? 0) - CLOCK_SKEW_MS);
     const direct = !isMessagingServiceSid(message.from);
     const comparable = !message.contentSid && !!message.body;
-    const candidates = (await this.twilio.listMessagesTo(message.to, direct ? message.from : undefined))
-      // A Messaging Service picks the sender itself, so only a direct sender can be compared.
+    // A Messaging Service picks the sender itself, so only a direct sender can be compared.
+    const lookup = await this.twilio.listMessagesSince(message.to, direct ? message.from : undefined, since);
+    const candidates = lookup.messages
       .filter((m) => !direct || m.from === message.from)
       .filter((m) => !comparable || (m.body ?? '') === message.body)
       .filter((m) => (m.dateCreated?.getTime() ?? 0) >= since.getTime())
       .reverse(); // oldest first
-    if (candidates.length === 0) return null;
+    const incomplete = () => new UndecidableLookupError(message.id, `more messages to ${message.to} since the attempt than one look-up pages through`);
+    // What the look-up did not see may be the message: "not found" would send it twice.
+    if (candidates.length === 0) {
+      if (!lookup.complete) throw incomplete();
+      return null;
+    }
     const taken = await this.messages.sidsTaken(candidates.map((c) => c.sid));
     const free = candidates.filter((c) => !taken.has(c.sid));
     // Our other unanswered messages that Twilio could show the same way.
@@ -214,12 +222,13 @@ export class MessageDispatchService {
     // them in order, the k-th oldest of ours with the k-th oldest at Twilio. Fewer at Twilio than
     // ours, with contents Twilio does not show: no way to tell which ones got through.
     if (!comparable && alike.length > 1 && free.length > 0 && free.length !== alike.length) {
-      throw new UndecidableLookupError(message.id, alike.length);
+      throw new UndecidableLookupError(message.id, `${alike.length} unanswered messages to the same number with the same template or media look alike there`);
     }
+    // The oldest messages since the attempt were not seen: pairing ours by age with Twilio's
+    // would be a guess, and "not found" would send it twice. A lone unanswered one found is ours.
+    if (!lookup.complete && (alike.length > 1 || !free[rank])) throw incomplete();
     return free[rank] ?? null;
   }
-
-
 
   /**
    * Records the error; `ambiguousSince` keeps (or, when null, clears) the may-be-at-Twilio mark,

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { TwilioErrorCode } from '../twilio-error-codes';
-import { TwilioMessagingClient } from '../twilio-messaging.client';
+import { LOOKUP_MAX_PAGES, LOOKUP_PAGE_SIZE, MessageLookup, TwilioMessagingClient } from '../twilio-messaging.client';
 import { OutboundMessageRequest, TwilioMessageSnapshot, TwilioRequestError } from '../twilio.types';
 
-export type TwilioMessagingClientApi = Pick<TwilioMessagingClient, 'createMessage' | 'waitForSlot' | 'fetchMessage' | 'listMessagesTo'>;
+export type TwilioMessagingClientApi = Pick<TwilioMessagingClient, 'createMessage' | 'waitForSlot' | 'fetchMessage' | 'listMessagesSince'>;
 
 /** One call the service made to Twilio, in order. */
 export type TwilioCall =
@@ -49,6 +49,8 @@ export class FakeTwilioMessagingClient implements TwilioMessagingClientApi {
   onCreate?: (request: OutboundMessageRequest) => Promise<void>;
   /** Runs while a list request is in flight (what other workers do meanwhile). */
   duringList?: () => Promise<void>;
+  /** Pages one look-up reads at most, if not the client's bound. */
+  lookupMaxPages?: number;
 
   private readonly createBehaviours: CreateBehaviour[] = [];
   private readonly listFailures: TwilioRequestError[] = [];
@@ -132,16 +134,16 @@ export class FakeTwilioMessagingClient implements TwilioMessagingClientApi {
     return { ...created };
   }
 
-  async listMessagesTo(to: string, from?: string, limit = 50): Promise<TwilioMessageSnapshot[]> {
+  /** Like Twilio's paged list: complete unless more than `maxPages` pages are newer than `since`. */
+  async listMessagesSince(to: string, from: string | undefined, since: Date, opts: { pageSize?: number; maxPages?: number } = {}): Promise<MessageLookup> {
     this.calls.push({ operation: 'list', to, from });
     const failure = this.listFailures.shift() ?? this.listFailuresTo.get(to);
     await this.duringList?.();
     if (failure) throw failure;
-    return this.log
-      .filter((m) => m.to === to && (!from || m.from === from))
-      .reverse()
-      .slice(0, limit)
-      .map((m) => ({ ...m }));
+    const all = this.log.filter((m) => m.to === to && (!from || m.from === from)).reverse();
+    const seen = (opts.pageSize ?? LOOKUP_PAGE_SIZE) * (this.lookupMaxPages ?? opts.maxPages ?? LOOKUP_MAX_PAGES);
+    const newer = all.filter((m) => (m.dateCreated?.getTime() ?? 0) >= since.getTime()).length;
+    return { messages: all.slice(0, seen).map((m) => ({ ...m })), complete: newer < seen || all.length <= seen };
   }
 
   async fetchMessage(sid: string): Promise<TwilioMessageSnapshot> {
