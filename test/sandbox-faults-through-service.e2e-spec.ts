@@ -44,6 +44,11 @@ describe('sandbox faults seen through the service (e2e)', () => {
     for (const id of ids) {
       const final = await settle(id, ['read']);
       expect(final.timestamps.delivered).toEqual(expect.any(String));
+      // Whatever order the callbacks came in: sent <= delivered <= read, and the delivery time between the first two.
+      const [sent, delivered, read] = [final.timestamps.sent, final.timestamps.delivered, final.timestamps.read].map((x: string) => new Date(x).getTime());
+      expect(sent).toBeLessThanOrEqual(delivered);
+      expect(delivered).toBeLessThanOrEqual(read);
+      expect(final.metrics.deliveryTimeMs).toBe(delivered - sent);
       const events = await t.query(`SELECT status, count(*)::int AS n FROM message_events WHERE "messageId" = $1 GROUP BY status`, [id]);
       expect(events.every((e) => e.n === 1)).toBe(true);
     }

@@ -72,14 +72,15 @@ describe('MessageLifecycleService', () => {
   it('fills the time of a stage whose callback came late, without moving the status back', async () => {
     const { id, messageSid } = await accepted();
     await callback(messageSid, 'delivered', 3);
-    expect(kit.store.row(id)).toMatchObject({ status: MessageStatus.Delivered, sentAt: null, deliveryTimeMs: 3 * MINUTE });
+    // Until then the send is dated no earlier than Twilio could have sent it.
+    expect(kit.store.row(id)).toMatchObject({ status: MessageStatus.Delivered, sentAt: at(0), deliveryTimeMs: 3 * MINUTE });
 
     const late = await callback(messageSid, 'sent', 1);
 
     expect(late.outcome).toBe(ApplyOutcome.Stale);
     expect(kit.store.row(id)).toMatchObject({ status: MessageStatus.Delivered, sentAt: at(1), deliveryTimeMs: 2 * MINUTE });
     expect(kit.published.map((e) => [e.status, e.statusChanged, e.sentAt])).toEqual([
-      [MessageStatus.Delivered, true, null],
+      [MessageStatus.Delivered, true, at(0)],
       [MessageStatus.Delivered, false, at(1)],
     ]);
   });
@@ -157,12 +158,44 @@ describe('MessageLifecycleService', () => {
     expect(kit.store.row(id)).toMatchObject({ status: MessageStatus.Read, deliveredAt: at(4), readAt: at(4), deliveryTimeMs: 3 * MINUTE });
   });
 
-  it('measures the delivery time from queued when sent was never reported', async () => {
+  it('dates a send never reported from when the request left for Twilio, and measures the delivery time from it', async () => {
     const { id, messageSid } = await accepted();
+    kit.store.patch(id, { lastAttemptAt: at(1) });
 
     await callback(messageSid, 'delivered', 5);
 
-    expect(kit.store.row(id)).toMatchObject({ sentAt: null, deliveryTimeMs: 5 * MINUTE });
+    expect(kit.store.row(id)).toMatchObject({ sentAt: at(1), deliveredAt: at(5), deliveryTimeMs: 4 * MINUTE });
+  });
+
+  it('keeps sentAt <= deliveredAt <= readAt when callbacks arrive in reverse order, stamped with their arrival', async () => {
+    const { id, messageSid } = await accepted();
+    kit.store.patch(id, { lastAttemptAt: at(1) });
+
+    await callback(messageSid, 'read', 5);
+    await callback(messageSid, 'delivered', 6);
+    await callback(messageSid, 'sent', 7);
+
+    const row = kit.store.row(id);
+    expect(row).toMatchObject({ status: MessageStatus.Read, sentAt: at(1), deliveredAt: at(5), readAt: at(5), deliveryTimeMs: 4 * MINUTE });
+  });
+
+  it('never dates a stage before the one it follows: a delivery report older than the send is moved up to it', async () => {
+    const { id, messageSid } = await accepted();
+    await callback(messageSid, 'sent', 4);
+    await callback(messageSid, 'delivered', 3);
+    expect(kit.store.row(id)).toMatchObject({ sentAt: at(4), deliveredAt: at(4), deliveryTimeMs: 0 });
+  });
+
+  it("dates the send of a recovered message (found at Twilio already delivered) from Twilio's date_sent", async () => {
+    const id = await kit.queued({ queuedAt: at(0) });
+    kit.store.patch(id, { lastAttemptAt: at(0.5) });
+
+    const message = await kit.lifecycle.attachSid(kit.store.row(id), { sid: sid(), status: 'delivered', dateSent: at(2) });
+
+    expect(message).toMatchObject({ status: MessageStatus.Delivered, sentAt: at(2) });
+    const row = kit.store.row(id);
+    expect(row.sentAt).toEqual(at(2));
+    expect(row.deliveryTimeMs).toBe(row.deliveredAt!.getTime() - at(2).getTime());
   });
 
   it('records a failure with its error, and no failure erases a delivery', async () => {

@@ -7,7 +7,7 @@ import { MessageEventRepository } from '../messages/message-event.repository';
 import { NewMessageEvent } from '../messages/message-event.repository';
 import { ProgressPatch, Tx, WhatsAppMessageRepository } from '../messages/whatsapp-message.repository';
 import { isMessageStatus, MessageStatus } from '../message-status';
-import { decideTransition, TIMESTAMP_OF } from './status-transitions';
+import { decideTransition, TIMESTAMP_OF, TimestampField } from './status-transitions';
 
 export enum EventSource {
   Callback = 'callback',
@@ -23,6 +23,8 @@ export interface StatusEventInput {
   source: EventSource;
   /** When the status was reached; defaults to now. */
   at?: Date;
+  /** Twilio's date_sent, when known (a fetched or recovered message): when `sent` was reached. */
+  sentAt?: Date | null;
   raw?: Record<string, unknown>;
   tokenIndex?: number | null;
 }
@@ -44,6 +46,11 @@ export interface ApplyResult {
   message?: WhatsAppMessage;
   previousStatus?: MessageStatus;
 }
+
+/** The stages whose times follow each other: each is never later than the next. */
+const STAGE_ORDER: readonly TimestampField[] = ['sentAt', 'deliveredAt', 'readAt'];
+/** Stages whose time may be an estimate, filled when a later stage implied them. */
+const IMPLIED_STAGES: ReadonlySet<TimestampField> = new Set(['sentAt', 'deliveredAt']);
 
 /** Status batches in flight at once per process (see statusLanes). */
 export const STATUS_LANES = 4;
@@ -144,7 +151,10 @@ export class MessageLifecycleService {
    * Twilio's answer, then any callbacks that arrived for that SID before it was known. The
    * common case (the answer says queued, no early callback) is one round trip.
    */
-  async attachSid(message: WhatsAppMessage, snapshot: { sid: string; status: string; errorCode?: number | null; errorMessage?: string | null }): Promise<WhatsAppMessage> {
+  async attachSid(
+    message: WhatsAppMessage,
+    snapshot: { sid: string; status: string; errorCode?: number | null; errorMessage?: string | null; dateSent?: Date | null },
+  ): Promise<WhatsAppMessage> {
     const result = await this.messages.attachSid(message.id, snapshot.sid, snapshot.status);
     const settled = { ...message, messageSid: result.existingSid, ambiguousAttemptAt: null, sendingUntil: null } as WhatsAppMessage;
     if (!result.attached) {
@@ -160,6 +170,8 @@ export class MessageLifecycleService {
         status: snapshot.status,
         errorCode: snapshot.errorCode ?? null,
         errorMessage: snapshot.errorMessage ?? null,
+        // A recovered message may be well on its way: Twilio's date_sent is when it was sent.
+        sentAt: snapshot.dateSent ?? null,
         source: EventSource.Api,
       });
       current = applied.message ?? current;
@@ -222,11 +234,7 @@ export class MessageLifecycleService {
     const previousStatus = message.status;
     const decision = decideTransition(message.status, input.status as MessageStatus);
     const at = input.at ?? event.receivedAt ?? new Date();
-    const patch: ProgressPatch = {};
-    for (const status of decision.reached) {
-      const field = TIMESTAMP_OF[status];
-      if (field && !message[field]) patch[field] = at;
-    }
+    const patch: ProgressPatch = MessageLifecycleService.reachedTimes(message, decision.reached, input.status as MessageStatus, at, input.sentAt ?? null);
     if (decision.statusChanged) {
       patch.status = decision.status;
       if (input.errorCode || input.errorMessage) {
@@ -265,6 +273,47 @@ export class MessageLifecycleService {
       readAt: message.readAt,
       failedAt: message.failedAt,
     };
+  }
+
+  /**
+   * The times of the statuses an event shows were reached. The event's own status gets the
+   * event's time; a status it implies (a delivery implies the send, `read` the delivery) that has
+   * no time yet gets the best one known: Twilio's date_sent, else when the request left for Twilio,
+   * for `sent`; the event's time for `delivered`. A later event for an implied status replaces
+   * that estimate only with a time that fits between its neighbours: a callback that arrives late
+   * carries its arrival time, which says nothing about when the stage happened. Every new time is
+   * kept between the message's earlier and later ones, so sentAt <= deliveredAt <= readAt.
+   */
+  static reachedTimes(message: WhatsAppMessage, reached: MessageStatus[], incoming: MessageStatus, at: Date, twilioSentAt: Date | null): ProgressPatch {
+    const patch: ProgressPatch = {};
+    const ms = (d: Date | null | undefined) => (d ? new Date(d).getTime() : null);
+    const bounds = (field: TimestampField) => {
+      const i = STAGE_ORDER.indexOf(field);
+      const known = (fields: readonly TimestampField[]) => fields.map((f) => ms(patch[f] ?? message[f])).filter((t): t is number => t !== null);
+      return { notBefore: Math.max(-Infinity, ...known(STAGE_ORDER.slice(0, i))), notAfter: Math.min(Infinity, ...known(STAGE_ORDER.slice(i + 1))) };
+    };
+    for (const status of reached) {
+      const field = TIMESTAMP_OF[status];
+      if (!field) continue;
+      if (status !== incoming) {
+        if (!message[field]) patch[field] = field === 'sentAt' ? (twilioSentAt ?? message.lastAttemptAt ?? message.queuedAt ?? at) : at;
+        continue;
+      }
+      const time = field === 'sentAt' && twilioSentAt ? twilioSentAt : at;
+      if (!message[field]) {
+        patch[field] = time;
+      } else if (IMPLIED_STAGES.has(field)) {
+        const { notBefore, notAfter } = bounds(field);
+        if (time.getTime() >= notBefore && time.getTime() <= notAfter && time.getTime() !== ms(message[field])) patch[field] = time;
+      }
+    }
+    for (const field of STAGE_ORDER) {
+      const value = patch[field];
+      if (!value) continue;
+      const { notBefore, notAfter } = bounds(field);
+      patch[field] = new Date(Math.max(notBefore, Math.min(notAfter, value.getTime())));
+    }
+    return patch;
   }
 
   /** Delivered time minus sent time (queued time when `sent` was never reported). */

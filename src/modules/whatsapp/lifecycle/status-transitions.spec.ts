@@ -52,8 +52,11 @@ describe('decideTransition', () => {
     }
   });
 
-  it('read before delivered also marks delivered as reached', () => {
-    expect(decideTransition(S.Sent, S.Read).reached).toEqual([S.Delivered, S.Read]);
+  it('read before delivered also marks delivered as reached, and a delivery the send', () => {
+    expect(decideTransition(S.Sent, S.Read).reached).toEqual([S.Sent, S.Delivered, S.Read]);
+    expect(decideTransition(S.Queued, S.Delivered).reached).toEqual([S.Sent, S.Delivered]);
+    expect(decideTransition(S.Queued, S.PartiallyDelivered).reached).toEqual([S.Sent, S.PartiallyDelivered]);
+    expect(decideTransition(S.Queued, S.Sent).reached).toEqual([S.Sent]);
   });
 
   it('a late sent after delivered still records when it was sent', () => {

@@ -82,8 +82,8 @@ export function decideTransition(current: MessageStatus, incoming: MessageStatus
     case StatusKind.Canceled:
       return CANCELABLE.has(current) ? moveTo([incoming]) : unchanged();
     case StatusKind.Progress: {
-      // `read` implies `delivered`, even when the delivered callback is late or lost.
-      const reached = incoming === MessageStatus.Read ? [MessageStatus.Delivered, incoming] : [incoming];
+      // A delivery implies the send, and `read` the delivery, even when their callbacks are late or lost.
+      const reached = [...(inc.rank > BEFORE_DELIVERY_RANK ? [MessageStatus.Sent] : []), ...(incoming === MessageStatus.Read ? [MessageStatus.Delivered] : []), incoming];
       return inc.rank > cur.rank ? moveTo(reached) : unchanged(reached);
     }
   }
