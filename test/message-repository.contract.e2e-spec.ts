@@ -704,6 +704,27 @@ describe.each([
       expect(ids(await h.messages.findStuckAtTwilio(cutoff, 10))).toEqual([queued, accepted]);
     });
 
+    it('findDeliveredUnread selects recent delivered messages, not updated since the cutoff, once their age has doubled since the last look', async () => {
+      const delivered = async (deliveredAgo: number, lookedAgo: number, over: Partial<NewMessage> = {}, status = MessageStatus.Delivered) => {
+        const id = await add({ messageSid: sid(), status, ...over });
+        await h.patch(id, { createdAt: ago(deliveredAgo + 60_000), deliveredAt: ago(deliveredAgo), updatedAt: ago(lookedAgo) });
+        return id;
+      };
+      const due = await delivered(2 * HOUR, 2 * HOUR); // never looked at since its delivery
+      const doubled = await delivered(4 * HOUR, 3 * HOUR); // looked at when 1 h old, now 4 h
+      await delivered(3 * HOUR, 1.2 * HOUR); // looked at when 1.8 h old: not yet 3.6 h
+      await delivered(2 * HOUR, 30 * 60_000); // updated after the cutoff
+      await delivered(30 * HOUR, 30 * HOUR); // older than the window
+      await delivered(2 * HOUR, 2 * HOUR, {}, MessageStatus.Read);
+      await delivered(2 * HOUR, 2 * HOUR, { direction: MessageDirection.Inbound });
+
+      const cutoff = ago(HOUR);
+      expect(ids(await h.messages.findDeliveredUnread(24 * HOUR, cutoff, 10))).toEqual([doubled, due]);
+      expect(ids(await h.messages.findDeliveredUnread(24 * HOUR, cutoff, 1))).toEqual([doubled]);
+      await h.messages.touch(doubled);
+      expect(ids(await h.messages.findDeliveredUnread(24 * HOUR, cutoff, 10))).toEqual([due]);
+    });
+
     it('findUnanswered selects unsent marked messages last attempted before the cutoff that no attempt holds, least recently looked at first', async () => {
       const unanswered = async (lastAttemptAgo: number, columns: Partial<WhatsAppMessage> = {}, over: Partial<NewMessage> = {}) => {
         const id = await add(over);

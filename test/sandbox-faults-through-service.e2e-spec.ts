@@ -121,6 +121,27 @@ describe('sandbox faults seen through the service (e2e)', () => {
     expect(again.requeued).toBe(0);
   });
 
+  it('reconciliation settles a recent delivered message whose read callback was lost; not one older than the read window', async () => {
+    const lost = await send('+14155550761');
+    const old = await send('+14155550762');
+    for (const id of [lost, old]) {
+      await settle(id, ['read']);
+      // What a lost read callback leaves: delivered, no read event (Twilio has it read).
+      await t.query(`DELETE FROM message_events WHERE "messageId" = $1 AND status = 'read'`, [id]);
+      await t.query(`UPDATE "WhatsAppMessage" SET status = 'delivered', "readAt" = NULL, "updatedAt" = now() - interval '30 minutes' WHERE id = $1`, [id]);
+    }
+    await t.query(`UPDATE "WhatsAppMessage" SET "createdAt" = now() - interval '2 days' WHERE id = $1`, [old]);
+
+    const { ReconciliationService } = await import('../src/modules/whatsapp/reconciliation.service');
+    const report = await t.app.get(ReconciliationService).reconcileOnce(60_000);
+
+    expect(report.changed).toBeGreaterThanOrEqual(1);
+    const settled = await status(lost);
+    expect(settled.status).toBe('read');
+    expect(new Date(settled.timestamps.read).getTime()).toBeGreaterThanOrEqual(new Date(settled.timestamps.delivered).getTime());
+    expect((await status(old)).status).toBe('delivered');
+  });
+
   it("Twilio's own sender queueing (sandbox senderMps) keeps messages queued at Twilio until their turn", async () => {
     t.sandbox.control.reset(); // rates are measured over the sandbox's whole history
     t.sandbox.control.setFaults({ senderMps: 2 });

@@ -74,6 +74,8 @@ export interface WhatsAppSettings {
   enforceSessionWindow: boolean;
   reconcileAfterMs: number;
   reconcileIntervalMs: number;
+  /** Delivered messages younger than this that never reported `read` are fetched again (0: never). */
+  reconcileReadWindowMs: number;
 }
 
 export interface HttpSettings {
@@ -270,6 +272,7 @@ export function buildConfiguration(raw: Record<string, string | undefined>): App
       enforceSessionWindow: env.WHATSAPP_ENFORCE_SESSION_WINDOW ?? false,
       reconcileAfterMs: env.RECONCILE_AFTER_MS ?? 10 * 60_000,
       reconcileIntervalMs: env.RECONCILE_INTERVAL_MS ?? 60_000,
+      reconcileReadWindowMs: env.RECONCILE_READ_WINDOW_MS ?? 24 * 60 * 60_000,
     },
     http: {
       rateLimitPerMinute: env.API_RATE_LIMIT_PER_MINUTE ?? 600,

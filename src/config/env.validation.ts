@@ -167,6 +167,10 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer number of milliseconds' }) @Min(1000) @Max(86400000)
   RECONCILE_INTERVAL_MS?: number;
 
+  /** Delivered messages this recent that never reported `read` are fetched again; 0 turns it off. */
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer number of milliseconds' }) @Min(0) @Max(604800000)
+  RECONCILE_READ_WINDOW_MS?: number;
+
   /** Requests per minute per API user (or per IP before login); webhooks and probes are exempt. */
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer' }) @Min(1) @Max(1000000)
   API_RATE_LIMIT_PER_MINUTE?: number;

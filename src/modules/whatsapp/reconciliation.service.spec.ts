@@ -67,6 +67,38 @@ describe('ReconciliationService', () => {
     expect(kit.twilio.operations().filter((o) => o === 'fetch')).toHaveLength(1);
   });
 
+  /** A message delivered `age` ago whose read callback never came, last looked at when `lookedAt` ago. */
+  async function deliveredUnread(age: number, lookedAt = age): Promise<{ id: string; sid: string }> {
+    const { id, sid } = await stuckAtTwilio();
+    kit.twilio.update(sid, { status: 'delivered' });
+    await kit.lifecycle.applyStatusEvent({ messageSid: sid, status: 'delivered', source: EventSource.Callback, at: ago(age) });
+    kit.store.patch(id, { createdAt: ago(age + MINUTE), updatedAt: ago(lookedAt) });
+    return { id, sid };
+  }
+
+  it('settles a recent delivered message whose read callback was lost, from what Twilio says', async () => {
+    const { id, sid } = await deliveredUnread(30 * MINUTE);
+    const readAt = ago(10 * MINUTE);
+    kit.twilio.update(sid, { status: 'read', dateUpdated: readAt });
+
+    const report = await kit.reconciliation.reconcileOnce();
+
+    expect(report).toEqual({ ...NOTHING, fetched: 1, changed: 1 });
+    expect(kit.store.row(id)).toMatchObject({ status: MessageStatus.Read, readAt });
+  });
+
+  it('looks at an unread delivered message less often as it ages, and never after the read window', async () => {
+    const { sid } = await deliveredUnread(2 * HOUR, HOUR + 10 * MINUTE); // looked at when it was 50 minutes old: next at 100
+    const old = await deliveredUnread(25 * HOUR); // older than the 24-hour window
+    kit.twilio.update(old.sid, { status: 'read' });
+
+    expect(await kit.reconciliation.reconcileOnce()).toEqual({ ...NOTHING, fetched: 1 });
+    expect(kit.twilio.calls.filter((c) => c.operation === 'fetch')).toEqual([{ operation: 'fetch', sid }]);
+    // Just looked at: not again until it is twice as old.
+    expect(await kit.reconciliation.reconcileOnce(0)).toEqual(NOTHING);
+    expect(kit.store.row(old.id).status).toBe(MessageStatus.Delivered);
+  });
+
   it('attaches an unanswered send it finds at Twilio, without sending it again', async () => {
     const id = await unanswered(true);
 

@@ -58,6 +58,7 @@ export class ReconciliationService {
     const report: ReconcileReport = { fetched: 0, changed: 0, recovered: 0, requeued: 0, undecided: 0, failedUnknown: 0, earlyEventsApplied: 0, errors: 0 };
     const cutoff = new Date(Date.now() - olderThanMs);
     await this.refreshStuck(cutoff, report);
+    await this.refreshUnread(cutoff, report);
     await this.resolveUnanswered(cutoff, report);
     await this.requeueStalled(cutoff, report);
     await this.retryLaterMissed(report);
@@ -70,8 +71,23 @@ export class ReconciliationService {
 
   /** Messages Twilio has, whose status has not moved for a while: ask Twilio where they are. */
   private async refreshStuck(cutoff: Date, report: ReconcileReport): Promise<void> {
-    const stuck = await this.messages.findStuckAtTwilio(cutoff, BATCH);
-    for (const message of stuck) {
+    await this.refresh(await this.messages.findStuckAtTwilio(cutoff, BATCH), report);
+  }
+
+  /**
+   * Recent delivered messages that never reported `read`: WhatsApp reports reads, so one whose
+   * read callback was lost would stay delivered for good. A separate batch, so they never crowd
+   * out messages stuck earlier on their way.
+   */
+  private async refreshUnread(cutoff: Date, report: ReconcileReport): Promise<void> {
+    const windowMs = this.config.get('whatsapp', { infer: true }).reconcileReadWindowMs;
+    if (windowMs === 0) return;
+    await this.refresh(await this.messages.findDeliveredUnread(windowMs, cutoff, BATCH), report);
+  }
+
+  /** Fetches each message from Twilio and applies what Twilio says through the lifecycle rules. */
+  private async refresh(messages: WhatsAppMessage[], report: ReconcileReport): Promise<void> {
+    for (const message of messages) {
       try {
         const snapshot = await this.twilio.fetchMessage(message.messageSid!);
         report.fetched++;

@@ -342,6 +342,22 @@ export class WhatsAppMessageRepository {
     );
   }
 
+  /**
+   * Delivered messages created within `windowMs` that never reported `read` (WhatsApp reports
+   * reads, so a lost read callback would leave them delivered for good), not updated since
+   * `cutoff`. Each comes back less often as it ages: once the time since its delivery is twice
+   * what it was at the last look (touch), so a message never read costs a few fetches over the
+   * window, not one per pass. Least recently looked at first.
+   */
+  async findDeliveredUnread(windowMs: number, cutoff: Date, limit: number): Promise<WhatsAppMessage[]> {
+    return this.select(
+      `m.direction = 'outbound' AND m.status = 'delivered' AND m."messageSid" IS NOT NULL AND m."createdAt" > now() - make_interval(secs => $1)
+         AND m."updatedAt" < $2 AND m."updatedAt" - m."deliveredAt" < (now() - m."deliveredAt") / 2
+       ORDER BY m."updatedAt" ASC LIMIT $3`,
+      [windowMs / 1000, cutoff, limit],
+    );
+  }
+
   /** Puts the message at the back of the reconciliation order. */
   async touch(id: string): Promise<void> {
     await this.dataSource.query(`UPDATE "WhatsAppMessage" SET "updatedAt" = now() WHERE id = $1`, [id]);

@@ -501,6 +501,25 @@ export class InMemoryWhatsAppMessageRepository implements WhatsAppMessageReposit
       .map(asMessage);
   }
 
+  async findDeliveredUnread(windowMs: number, cutoff: Date, limit: number): Promise<WhatsAppMessage[]> {
+    this.store.fault('findDeliveredUnread');
+    const now = Date.now();
+    return this.rows
+      .filter(
+        (m) =>
+          m.direction === MessageDirection.Outbound &&
+          m.status === MessageStatus.Delivered &&
+          m.messageSid !== null &&
+          m.createdAt.getTime() > now - windowMs &&
+          m.updatedAt.getTime() < cutoff.getTime() &&
+          m.deliveredAt !== null &&
+          m.updatedAt.getTime() - m.deliveredAt.getTime() < (now - m.deliveredAt.getTime()) / 2,
+      )
+      .sort((a, b) => a.updatedAt.getTime() - b.updatedAt.getTime())
+      .slice(0, limit)
+      .map(asMessage);
+  }
+
   async touch(id: string): Promise<void> {
     this.store.fault('touch');
     this.store.update(id, () => undefined);
