@@ -43,7 +43,7 @@ describe.each([
       return s.status === 'read' ? s : undefined;
     }, 'read');
     const [request] = external.control.receivedRequests();
-    expect(request.params).toMatchObject({ To: 'whatsapp:+14155550801', From: 'whatsapp:+447911123457', StatusCallback: t.config.twilio.statusCallbackUrl });
+    expect(request.params).toMatchObject({ To: 'whatsapp:+14155550801', From: 'whatsapp:+447911123457', StatusCallback: t.config.twilio.statusCallbackTarget });
     expect(request.accountSid).toBe(ACCOUNT_SID);
     expect(request.authUser).toBe('TWILIO_API_KEY' in credentials ? API_KEY : ACCOUNT_SID);
     expect(final.messageSid).toBe(request.sid);

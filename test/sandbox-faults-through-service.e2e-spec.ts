@@ -142,6 +142,34 @@ describe('sandbox faults seen through the service (e2e)', () => {
     expect((await status(old)).status).toBe('delivered');
   });
 
+  it('a status callback the service answered 5xx is tried again by Twilio (connection overrides), and its signature still verifies', async () => {
+    const to = 'whatsapp:+14155550770';
+    const { StatusCallbackService } = await import('../src/modules/webhook/status-callback.service');
+    const callbacks = t.app.get(StatusCallbackService);
+    const handle = callbacks.handle.bind(callbacks);
+    let refused = 0;
+    const outage = jest.spyOn(callbacks, 'handle').mockImplementation(async (params, tokenIndex) => {
+      if (params.To === to && params.MessageStatus === 'delivered' && refused++ === 0) throw new Error('database briefly unreachable');
+      return handle(params, tokenIndex);
+    });
+    let id: string;
+    try {
+      id = await send('+14155550770');
+      await settle(id, ['read']);
+      await waitFor(async () => (await t.query(`SELECT 1 FROM message_events WHERE "messageId" = $1 AND status = 'delivered'`, [id])).length > 0, 'the delivered callback');
+    } finally {
+      outage.mockRestore();
+    }
+    const [{ messageSid }] = await t.query(`SELECT "messageSid" FROM "WhatsAppMessage" WHERE id = $1`, [id]);
+    const delivered = t.sandbox.control.webhookAttempts().filter((a) => a.messageSid === messageSid && a.status === 'delivered');
+    expect(delivered.map((a) => [a.attempt, a.httpStatus])).toEqual([
+      [1, 500],
+      [2, 200],
+    ]);
+    expect(delivered[0].url).toBe(t.config.twilio.statusCallbackTarget);
+    expect(t.config.twilio.statusCallbackTarget).toMatch(/#rc=3&rp=ct,rt,5xx$/);
+  });
+
   it("Twilio's own sender queueing (sandbox senderMps) keeps messages queued at Twilio until their turn", async () => {
     t.sandbox.control.reset(); // rates are measured over the sandbox's whole history
     t.sandbox.control.setFaults({ senderMps: 2 });

@@ -48,7 +48,7 @@ describe('sending (e2e)', () => {
       To: `whatsapp:${to}`,
       From: 'whatsapp:+14155238886',
       Body: 'Your order has shipped',
-      StatusCallback: t.config.twilio.statusCallbackUrl,
+      StatusCallback: t.config.twilio.statusCallbackTarget,
     });
 
     // The SID works as a lookup key too, and the events tell the story.

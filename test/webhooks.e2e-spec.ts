@@ -46,6 +46,16 @@ describe('Twilio webhooks (e2e)', () => {
     expect(eventsAfter).toBe(eventsBefore);
   });
 
+  it('accepts a callback signed for the URL given to Twilio (connection overrides included) or for the bare URL, and no other fragment', async () => {
+    const { sid } = await deliveredMessage('+14155550203');
+    const params = { MessageSid: sid, MessageStatus: 'read', AccountSid: t.config.twilio.sandbox.accountSid };
+    expect(t.config.twilio.statusCallbackTarget).toContain('#');
+    expect((await postStatus(params, twilioSignature(token, t.config.twilio.statusCallbackTarget, params))).status).toBe(200);
+    expect((await postStatus(params, twilioSignature(token, t.config.twilio.statusCallbackUrl, params))).status).toBe(200);
+    const other = await postStatus(params, twilioSignature(token, `${t.config.twilio.statusCallbackUrl}#rc=5`, params));
+    expect(other.status).toBe(403);
+  });
+
   it('applies a signed callback, and answers a duplicate with 200 and no change', async () => {
     const res = await t.api('/api/v1/whatsapp/send', { body: { to: '+15005550001', message: 'x', immediate: true }, token: t.adminToken });
     expect(res.status).toBe(422); // no SID: use a SID the service knows instead

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { resolve } from 'node:path';
 import { ConfigError, EnvironmentVariables, NodeEnv, validateEnvironment } from './env.validation';
+import { DEFAULT_STATUS_CALLBACK_OVERRIDES, parseConnectionOverrides, withConnectionOverrides } from './connection-overrides';
 
 export interface AppSettings {
   nodeEnv: NodeEnv;
@@ -59,7 +60,10 @@ export interface TwilioSettings {
   apiBaseUrl?: string;
   timeoutMs: number;
   webhookUrl: string;
+  /** The public status callback URL: what the signature guard checks against. */
   statusCallbackUrl: string;
+  /** The StatusCallback given to Twilio: statusCallbackUrl with its connection overrides as the fragment. */
+  statusCallbackTarget: string;
   forceVerify: boolean;
   sandbox: SandboxSettings;
 }
@@ -200,6 +204,13 @@ export function buildConfiguration(raw: Record<string, string | undefined>): App
   const webhookUrl = env.WEBHOOK_URL ?? `${localBase}/api/v1/whatsapp/webhook`;
   const statusCallbackUrl = env.STATUS_CALLBACK_URL ?? `${localBase}/api/v1/whatsapp/status`;
   const forceVerify = env.FORCE_TWILIO_VERIFY ?? true;
+  if (statusCallbackUrl.includes('#')) {
+    throw new ConfigError('Invalid configuration: STATUS_CALLBACK_URL must not have a #fragment; set connection overrides in STATUS_CALLBACK_CONNECTION_OVERRIDES');
+  }
+  const statusCallbackTarget = withConnectionOverrides(
+    statusCallbackUrl,
+    parseConnectionOverrides('STATUS_CALLBACK_CONNECTION_OVERRIDES', env.STATUS_CALLBACK_CONNECTION_OVERRIDES ?? DEFAULT_STATUS_CALLBACK_OVERRIDES),
+  );
 
   if (isProduction) {
     if (!env.WEBHOOK_URL || !isHttps(env.WEBHOOK_URL)) {
@@ -260,6 +271,7 @@ export function buildConfiguration(raw: Record<string, string | undefined>): App
       timeoutMs: env.TWILIO_TIMEOUT_MS ?? 15000,
       webhookUrl,
       statusCallbackUrl,
+      statusCallbackTarget,
       forceVerify,
       sandbox,
     },

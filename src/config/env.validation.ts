@@ -137,6 +137,10 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(trimmed) @Matches(URL_RE, { message: 'must be an http(s) URL' })
   STATUS_CALLBACK_URL?: string;
 
+  /** Connection overrides Twilio applies to status callbacks (checked in connection-overrides.ts). */
+  @IsOptional() @Transform(trimmed) @IsString()
+  STATUS_CALLBACK_CONNECTION_OVERRIDES?: string;
+
   @IsOptional() @Transform(toBool) @IsBoolean({ message: 'must be true or false' })
   FORCE_TWILIO_VERIFY?: boolean;
 

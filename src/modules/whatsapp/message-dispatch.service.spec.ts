@@ -1,6 +1,7 @@
 import { DomainEventType } from '../../common/events/domain-events';
 import { twilioErrors } from '../twilio/testing/fake-twilio-messaging-client';
 import { LOOKUP_PAGE_SIZE } from '../twilio/twilio-messaging.client';
+import { DEFAULT_STATUS_CALLBACK_OVERRIDES } from '../../config/connection-overrides';
 import { TwilioErrorCode } from '../twilio/twilio-error-codes';
 import { EventSource } from './lifecycle/message-lifecycle.service';
 import { DispatchError, DispatchOutcome } from './message-dispatch.service';
@@ -49,7 +50,7 @@ describe('MessageDispatchService', () => {
       { operation: 'wait', sender: SENDER },
       {
         operation: 'create',
-        request: { to, from: SENDER, body: 'Your order has shipped', mediaUrls: ['https://example.com/receipt.pdf'], statusCallback: STATUS_CALLBACK_URL },
+        request: { to, from: SENDER, body: 'Your order has shipped', mediaUrls: ['https://example.com/receipt.pdf'], statusCallback: `${STATUS_CALLBACK_URL}#${DEFAULT_STATUS_CALLBACK_OVERRIDES}` },
         slotTaken: true,
       },
     ]);

@@ -122,7 +122,7 @@ export class MessageDispatchService {
         mediaUrls: message.mediaUrls,
         contentSid: message.contentSid ?? undefined,
         contentVariables: message.contentVariables ?? undefined,
-        statusCallback: this.config.get('twilio', { infer: true }).statusCallbackUrl,
+        statusCallback: this.config.get('twilio', { infer: true }).statusCallbackTarget,
       };
       await this.twilio.waitForSlot(request);
       // The request leaves now: after a long wait for the sender's rate limit the lease runs from

@@ -17,6 +17,12 @@ export const TwilioWebhook = (kind: WebhookKind) => SetMetadata(WEBHOOK_KIND, ki
 
 export type VerifiedRequest = FastifyRequest & { twilioTokenIndex?: number | null; rawBody?: Buffer };
 
+/** `#...` of a URL, or ''. */
+function fragmentOf(url: string): string {
+  const i = url.indexOf('#');
+  return i >= 0 ? url.slice(i) : '';
+}
+
 @Injectable()
 export class TwilioSignatureGuard implements CanActivate {
   private readonly logger = new Logger('TwilioSignature');
@@ -33,15 +39,18 @@ export class TwilioSignatureGuard implements CanActivate {
     const twilio = this.config.get('twilio', { infer: true });
     const configured = kind === WebhookKind.Status ? twilio.statusCallbackUrl : twilio.webhookUrl;
     const url = publicWebhookUrl(configured, req.url);
+    // Twilio signs the URL it was given, connection overrides (#fragment) included, though the
+    // fragment never travels over HTTP; a callback URL configured at Twilio without them is
+    // signed without one.
+    const fragment = kind === WebhookKind.Status ? fragmentOf(twilio.statusCallbackTarget) : '';
     const header = req.headers['x-twilio-signature'];
     const signature = Array.isArray(header) ? header[0] : header;
     const isJson = (req.headers['content-type'] ?? '').includes('application/json');
     const params = !isJson && req.body && typeof req.body === 'object' ? (req.body as Record<string, string>) : {};
 
-    const check = verifyTwilioSignature(
-      { url, signature, params, rawJsonBody: isJson ? (req.rawBody?.toString('utf8') ?? '') : undefined },
-      twilio.webhookAuthTokens,
-    );
+    const signed = { signature, params, rawJsonBody: isJson ? (req.rawBody?.toString('utf8') ?? '') : undefined };
+    const withFragment = fragment ? verifyTwilioSignature({ ...signed, url: `${url}${fragment}` }, twilio.webhookAuthTokens) : null;
+    const check = withFragment?.valid ? withFragment : verifyTwilioSignature({ ...signed, url }, twilio.webhookAuthTokens);
     if (check.valid) {
       req.twilioTokenIndex = check.tokenIndex;
       this.events.publish({ type: DomainEventType.WebhookVerified, kind, ok: true, reason: null, tokenIndex: check.tokenIndex });
