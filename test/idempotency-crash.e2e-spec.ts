@@ -50,6 +50,25 @@ describe('Idempotency-Key across a crash between the commit and the answer (e2e)
     expect(row).toEqual({ state: 'completed', messageId: first.body.id, responseStatus: 202 });
   });
 
+  it('a bulk send: its answer commits with its messages, so a retry after the crash replays it and stores nothing more', async () => {
+    const key = randomUUID();
+    const body = { messages: [{ to: '+14155550911', message: 'one' }, { to: '+14155550912', message: 'two' }, { to: 'not a number', message: 'three' }] };
+    const bulk = () => t.api('/api/v1/whatsapp/send/bulk', { body, token: t.adminToken, headers: { 'idempotency-key': key } });
+    const succeed = jest.spyOn(t.app.get(IdempotencyService), 'succeed').mockResolvedValue(undefined);
+    let first;
+    try {
+      first = await bulk();
+    } finally {
+      succeed.mockRestore();
+    }
+    expect({ status: first.status, accepted: first.body.accepted }).toEqual({ status: 202, accepted: 2 });
+
+    await outliveLease(key);
+    const retry = await bulk();
+    expect({ status: retry.status, replayed: retry.headers.get('idempotent-replayed'), body: retry.body }).toEqual({ status: 202, replayed: 'true', body: first.body });
+    expect((await rowsTo('+14155550911')) + (await rowsTo('+14155550912'))).toBe(2);
+  });
+
   it('an immediate send killed mid-flight: 409 while it may still run, then answered from its message, never stored twice', async () => {
     const to = '+14155550902';
     const key = randomUUID();

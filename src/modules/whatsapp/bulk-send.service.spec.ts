@@ -9,6 +9,7 @@ import { ContactPolicyService } from './contact-policy.service';
 import { JobName } from './jobs/whatsapp-jobs';
 import { MessageStatus } from './message-status';
 import { NewMessage, Tx, WhatsAppMessageRepository } from './messages/whatsapp-message.repository';
+import { IdempotencyKeyRepository } from './idempotency/idempotency-key.repository';
 
 const USER = '0b6f7f43-31e9-4b1e-8a3b-7c1d2e3f4a5b';
 const SENDER = 'whatsapp:+14155238886';
@@ -33,8 +34,9 @@ function setup() {
   } as unknown as jest.Mocked<ContactPolicyService>;
   const outbox = { add: jest.fn().mockResolvedValue(undefined) } as unknown as jest.Mocked<OutboxWriter>;
   const domainEvents = { publish: jest.fn() } as unknown as jest.Mocked<DomainEvents>;
-  const service = new BulkSendService(messages as unknown as WhatsAppMessageRepository, config, contactPolicy, outbox, domainEvents);
-  return { service, tx, stored, messages, contactPolicy, outbox, domainEvents };
+  const idempotencyKeys = { bindMessages: jest.fn().mockResolvedValue(undefined) } as unknown as jest.Mocked<IdempotencyKeyRepository>;
+  const service = new BulkSendService(messages as unknown as WhatsAppMessageRepository, config, contactPolicy, outbox, domainEvents, idempotencyKeys);
+  return { service, tx, stored, messages, contactPolicy, outbox, domainEvents, idempotencyKeys };
 }
 
 describe('BulkSendService', () => {
@@ -94,5 +96,15 @@ describe('BulkSendService', () => {
     expect(answer).toEqual({ success: true, accepted: 0, rejected: 1, results: [{ index: 0, error: expect.objectContaining({ code: ErrorCode.MissingCountryCode }) }] });
     expect(messages.transaction).not.toHaveBeenCalled();
     expect(outbox.add).not.toHaveBeenCalled();
+  });
+
+  it('stores the answer of an Idempotency-Key in the transaction that stores the messages', async () => {
+    const { service, tx, idempotencyKeys } = setup();
+    const claim = { id: 'claim-1', answered: false };
+
+    const answer = await service.send([{ to: '+14155550101', message: 'one' }, { to: 'nope', message: 'two' }], USER, claim);
+
+    expect(idempotencyKeys.bindMessages).toHaveBeenCalledWith(tx, [{ claimId: 'claim-1', messageId: null, answer: { status: 202, body: answer } }]);
+    expect(claim.answered).toBe(true);
   });
 });

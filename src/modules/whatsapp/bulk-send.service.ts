@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { HttpStatus, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
@@ -16,6 +16,8 @@ import { sendMessageJob } from './jobs/whatsapp-jobs';
 import { MessageStatus } from './message-status';
 import { WhatsAppMessageRepository } from './messages/whatsapp-message.repository';
 import { prepareSend, PreparedSend, SenderSettings } from './send-preparation';
+import { IdempotencyClaim } from './idempotency/idempotency-claim';
+import { IdempotencyKeyRepository } from './idempotency/idempotency-key.repository';
 
 interface Candidate {
   index: number;
@@ -46,9 +48,11 @@ export class BulkSendService {
     private readonly contactPolicy: ContactPolicyService,
     private readonly outbox: OutboxWriter,
     private readonly domainEvents: DomainEvents,
+    private readonly idempotencyKeys: IdempotencyKeyRepository,
   ) {}
 
-  async send(items: unknown[], userId: string): Promise<BulkSendResponseDto> {
+  /** With the request's Idempotency-Key claim, its answer commits with the messages. */
+  async send(items: unknown[], userId: string, claim?: IdempotencyClaim): Promise<BulkSendResponseDto> {
     const results: BulkSendResultDto[] = items.map((_, index) => ({ index }));
     const candidates: Candidate[] = [];
     const senders = this.config.get('twilio', { infer: true });
@@ -68,6 +72,11 @@ export class BulkSendService {
     const now = new Date();
     // Ids made here, so results need not rely on the order of rows an INSERT returns.
     const rows = accepted.map((c) => ({ ...c.prepared.message, id: randomUUID(), queuedAt: now }));
+    accepted.forEach((c, i) => {
+      results[c.index].id = rows[i].id;
+      results[c.index].status = MessageStatus.Queued;
+    });
+    const answer: BulkSendResponseDto = { success: true, accepted: rows.length, rejected: items.length - rows.length, results };
     if (rows.length > 0) {
       await this.messages.transaction(async (tx) => {
         await this.messages.insert(tx, rows);
@@ -75,15 +84,13 @@ export class BulkSendService {
           tx,
           rows.map((row) => sendMessageJob(row.id)),
         );
+        if (claim) await this.idempotencyKeys.bindMessages(tx, [{ claimId: claim.id, messageId: null, answer: { status: HttpStatus.ACCEPTED, body: answer } }]);
       });
+      if (claim) claim.answered = true;
     }
 
-    accepted.forEach((c, i) => {
-      results[c.index].id = rows[i].id;
-      results[c.index].status = MessageStatus.Queued;
-      this.domainEvents.publish({ type: DomainEventType.MessageAccepted, messageId: rows[i].id, from: rows[i].from, immediate: false });
-    });
-    return { success: true, accepted: rows.length, rejected: items.length - rows.length, results };
+    for (const row of rows) this.domainEvents.publish({ type: DomainEventType.MessageAccepted, messageId: row.id, from: row.from, immediate: false });
+    return answer;
   }
 }
 

@@ -77,8 +77,8 @@ export class WhatsAppController {
   @ApiBadRequestResponse({ type: ErrorBodyDto, description: `Not { messages: [...] } with 1 to ${MAX_BULK_MESSAGES} messages (VALIDATION_FAILED)` })
   @ApiUnprocessableEntityResponse({ type: ErrorBodyDto, description: 'The Idempotency-Key was used with another body (IDEMPOTENCY_KEY_REUSED)' })
   @Idempotent(IdempotentRoute.BulkSend)
-  sendBulk(@Body() dto: BulkSendDto, @CurrentUser() user: AuthenticatedUser): Promise<BulkSendResponseDto> {
-    return this.bulkSend.send(dto.messages, user.id);
+  sendBulk(@Body() dto: BulkSendDto, @CurrentUser() user: AuthenticatedUser, @CurrentIdempotencyClaim() claim: IdempotencyClaim | undefined): Promise<BulkSendResponseDto> {
+    return this.bulkSend.send(dto.messages, user.id, claim);
   }
 
   @Get('delivery-status/:id')

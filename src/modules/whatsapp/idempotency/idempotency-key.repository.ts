@@ -26,7 +26,8 @@ export interface BoundMessage {
 /** A claim's message, and its answer when the answer is known once the message is stored. */
 export interface MessageBinding {
   claimId: string;
-  messageId: string;
+  /** null for a request that stored several (a bulk send): its answer is bound instead. */
+  messageId: string | null;
   answer?: { status: number; body: unknown };
 }
 
