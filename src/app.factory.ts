@@ -10,6 +10,7 @@ import { AllExceptionsFilter } from './common/filters/all-exceptions.filter';
 import { nestLoggerFor } from './common/logging/app-pino-logger';
 import { ROOT_LOGGER } from './common/logging/logging.module';
 import type { RootLogger } from './common/logging/root-logger';
+import { registerInputBounds } from './common/http/input-bounds';
 import { createValidationPipe } from './common/http/validation.pipe';
 import { withTimeout } from './common/with-timeout';
 import { AppConfig } from './config/configuration';
@@ -51,6 +52,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     if (WEBHOOK_PATHS.has(route.url)) route.bodyLimit = WEBHOOK_BODY_LIMIT;
     if (route.url === BULK_PATH) route.bodyLimit = BULK_BODY_LIMIT;
   });
+  registerInputBounds(fastify);
   let shutdown: GracefulShutdown | undefined;
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('X-Request-Id', request.id);

@@ -3,6 +3,12 @@ import { HttpStatus } from '@nestjs/common';
 /** Machine-readable error codes of the API. Clients switch on these, so they never change meaning. */
 export enum ErrorCode {
   ValidationFailed = 'VALIDATION_FAILED',
+  InputTooDeep = 'INPUT_TOO_DEEP',
+  InputTooManyKeys = 'INPUT_TOO_MANY_KEYS',
+  InputTooManyItems = 'INPUT_TOO_MANY_ITEMS',
+  InputTooManyValues = 'INPUT_TOO_MANY_VALUES',
+  InputStringTooLong = 'INPUT_STRING_TOO_LONG',
+  InputNulCharacter = 'INPUT_NUL_CHARACTER',
   InvalidPhoneNumber = 'INVALID_PHONE_NUMBER',
   MissingCountryCode = 'MISSING_COUNTRY_CODE',
   UnknownSender = 'UNKNOWN_SENDER',
@@ -27,6 +33,12 @@ export enum ErrorCode {
 
 export const ERROR_HTTP_STATUS: Record<ErrorCode, HttpStatus> = {
   [ErrorCode.ValidationFailed]: HttpStatus.BAD_REQUEST,
+  [ErrorCode.InputTooDeep]: HttpStatus.BAD_REQUEST,
+  [ErrorCode.InputTooManyKeys]: HttpStatus.BAD_REQUEST,
+  [ErrorCode.InputTooManyItems]: HttpStatus.BAD_REQUEST,
+  [ErrorCode.InputTooManyValues]: HttpStatus.BAD_REQUEST,
+  [ErrorCode.InputStringTooLong]: HttpStatus.BAD_REQUEST,
+  [ErrorCode.InputNulCharacter]: HttpStatus.BAD_REQUEST,
   [ErrorCode.InvalidPhoneNumber]: HttpStatus.BAD_REQUEST,
   [ErrorCode.MissingCountryCode]: HttpStatus.BAD_REQUEST,
   [ErrorCode.UnknownSender]: HttpStatus.BAD_REQUEST,
