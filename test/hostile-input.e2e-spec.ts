@@ -79,4 +79,44 @@ describe('Hostile input (e2e)', () => {
     const res = await send({ messages }, '/api/v1/whatsapp/send/bulk');
     expect(res.status).toBe(202);
   });
+
+  it.each([
+    ['/api/v1/whatsapp/messages?since=2026-W48-5', 'since'],
+    ['/api/v1/whatsapp/messages?until=2026-W48', 'until'],
+    ['/api/v1/whatsapp/messages?since=2026-331', 'since'],
+    ['/api/v1/whatsapp/messages?since=%2B275760-09-13T00:00:00Z', 'since'],
+    ['/api/v1/whatsapp/delivery-metrics?since=2026-W48-5T10:00:00Z', 'since'],
+    ['/api/v1/whatsapp/delivery-metrics?until=2026-W48-5', 'until'],
+  ])('refuses the ISO week or ordinal date in %s with 400 naming %s', async (path, field) => {
+    const res = await t.api(path, { token: t.adminToken });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ field }] });
+  });
+
+  it('refuses a week date in a retry window with 400', async () => {
+    const res = await t.api('/api/v1/whatsapp/retry', { body: { since: '2026-W48-5' }, token: t.adminToken });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ field: 'since' }] });
+  });
+
+  it.each(['1', '2026-11-27 10:00', '+275760-09-13T00:00:00.000Z', 'Sat, 01 Jan 2000 00:00:00 GMT'])(
+    'refuses a list cursor whose date is %p with 400 naming the cursor',
+    async (date) => {
+      const cursor = Buffer.from(JSON.stringify({ c: date, i: '4d577619-1b2c-4d5e-8f90-0a1b2c3d4e5f' })).toString('base64url');
+      const res = await t.api(`/api/v1/whatsapp/messages?cursor=${cursor}`, { token: t.adminToken });
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', details: { field: 'cursor' } });
+    },
+  );
+
+  it('still pages with the cursors it hands out', async () => {
+    for (let i = 0; i < 3; i++) expect((await send({ to: `+1415555031${i}`, message: 'page' })).status).toBe(202);
+    const first = await t.api('/api/v1/whatsapp/messages?limit=2', { token: t.adminToken });
+    expect(first.status).toBe(200);
+    const next = await t.api(`/api/v1/whatsapp/messages?limit=2&cursor=${first.body.nextCursor}`, { token: t.adminToken });
+    expect(next.status).toBe(200);
+    expect(next.body.data.length).toBeGreaterThan(0);
+    const firstIds = new Set(first.body.data.map((m: { id: string }) => m.id));
+    expect(next.body.data.filter((m: { id: string }) => firstIds.has(m.id))).toEqual([]);
+  });
 });
