@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { resolve } from 'node:path';
 import { ConfigError, EnvironmentVariables, NodeEnv, validateEnvironment } from './env.validation';
+import { assertProductionSecrets } from './production-secrets';
 
 export interface AppSettings {
   nodeEnv: NodeEnv;
@@ -222,6 +223,20 @@ export function buildConfiguration(raw: Record<string, string | undefined>): App
     }
     jwtSecret = randomBytes(48).toString('base64url');
     jwtSecretGenerated = true;
+  }
+
+  if (isProduction) {
+    assertProductionSecrets({
+      jwtSecret,
+      authTokens: [
+        ...(currentToken ? [{ name: 'TWILIO_AUTH_TOKEN', value: currentToken }] : []),
+        ...previous.map((value) => ({ name: 'TWILIO_AUTH_TOKEN_PREVIOUS', value })),
+      ],
+      sandboxAuthToken: sandbox.authToken,
+      sandboxDefaultAuthToken: SANDBOX_DEFAULT_AUTH_TOKEN,
+      adminPassword: env.ADMIN_PASSWORD,
+      apiBaseUrl: env.TWILIO_API_BASE_URL,
+    });
   }
 
   const poolMin = env.DATABASE_POOL_MIN ?? 2;
