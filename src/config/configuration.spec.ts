@@ -98,6 +98,13 @@ describe('buildConfiguration', () => {
     expect(buildConfiguration({ JWT_SECRET: 'a'.repeat(32), ADMIN_PASSWORD: 'password', TWILIO_API_BASE_URL: 'http://127.0.0.1:4010' }).auth.jwtSecret).toBe('a'.repeat(32));
   });
 
+  it('serves the API docs outside production, and in production only when API_DOCS=true', () => {
+    expect(buildConfiguration({}).http.apiDocs).toBe(true);
+    expect(buildConfiguration({ API_DOCS: 'false' }).http.apiDocs).toBe(false);
+    expect(buildConfiguration(PROD_OK).http.apiDocs).toBe(false);
+    expect(buildConfiguration({ ...PROD_OK, API_DOCS: 'true' }).http.apiDocs).toBe(true);
+  });
+
   it('takes API-key credentials but still needs the auth token for webhook signatures', () => {
     const key = 'SK' + 'b'.repeat(32);
     expect(errorOf({ ...PROD_OK, TWILIO_AUTH_TOKEN: undefined, TWILIO_API_KEY: key, TWILIO_API_SECRET: 's' })).toContain('TWILIO_AUTH_TOKEN is required to verify webhook signatures');

@@ -82,6 +82,8 @@ export interface HttpSettings {
   /** Fastify's trustProxy value. */
   trustProxy: boolean | number | string[];
   shutdownTimeoutMs: number;
+  /** /docs and /docs-json are served. */
+  apiDocs: boolean;
 }
 
 export interface ObservabilitySettings {
@@ -290,6 +292,8 @@ export function buildConfiguration(raw: Record<string, string | undefined>): App
       rateLimitPerMinute: env.API_RATE_LIMIT_PER_MINUTE ?? 600,
       trustProxy: parseTrustProxy(env.TRUST_PROXY),
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS ?? 25_000,
+      // The document maps every route and parameter: published only where it is asked for in production.
+      apiDocs: env.API_DOCS ?? !isProduction,
     },
     observability: {
       logDir: env.LOG_DIR,
