@@ -52,6 +52,21 @@ describe('Hostile input (e2e)', () => {
     expect(await messageCount()).toBe(before);
   });
 
+  it.each([
+    ['message', '/api/v1/whatsapp/send', { to: '+14155550307', message: 'half a pair \ud800' }],
+    ['contentVariables.1', '/api/v1/whatsapp/send', { to: '+14155550307', contentSid: 'HX' + 'a'.repeat(32), contentVariables: { '1': '\udfff\ud800' } }],
+    ['email', '/api/v1/auth/login', { email: '\ud800@example.com', password: 'x' }],
+  ])('refuses a lone surrogate in %s with 400, not a 500 from Postgres or the validator', async (field, path, body) => {
+    const res = await t.api(path, { body, token: t.adminToken });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: 'INPUT_INVALID_UNICODE', details: { field } });
+  });
+
+  it('takes emoji and other astral characters, whose surrogates come in pairs', async () => {
+    const res = await send({ to: '+14155550308', message: 'Shipped 📦 ✅ 𝒜' });
+    expect(res.status).toBe(202);
+  });
+
   it('refuses a NUL character in a query parameter or a path parameter', async () => {
     const list = await t.api('/api/v1/whatsapp/messages?to=%2B1415%00', { token: t.adminToken });
     expect(list.status).toBe(400);

@@ -71,7 +71,8 @@ describe('Security headers, API docs, readiness details and the sandbox control 
 
     it('still takes JSON from a script and from its own page', async () => {
       const own = new URL(t.sandbox.baseUrl).origin;
-      for (const headers of [{ 'content-type': 'application/json' }, { 'content-type': 'application/json', origin: own, 'sec-fetch-site': 'same-origin' }]) {
+      const variants: Record<string, string>[] = [{ 'content-type': 'application/json' }, { 'content-type': 'application/json', origin: own, 'sec-fetch-site': 'same-origin' }];
+      for (const headers of variants) {
         const res = await post(headers, JSON.stringify({ from: 'whatsapp:+14155550778', to: 'whatsapp:+14155238886', body: 'hello' }));
         expect(res.status).toBe(200);
       }

@@ -30,6 +30,8 @@ export interface InputViolation {
   limit?: number;
 }
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 function fieldName(parent: string, key: string | number): string {
   return parent ? `${parent}.${key}` : String(key);
 }
@@ -46,6 +48,11 @@ function checkString(value: string, field: string, bounds: InputBounds, what = '
   // Postgres text cannot hold U+0000: refused here, by name, instead of failing at the INSERT.
   if (value.includes('\u0000')) {
     return { code: ErrorCode.InputNulCharacter, field, message: `${field || 'input'}: ${what} contains a NUL character (\\u0000)` };
+  }
+  // JSON can spell half a surrogate pair (\ud800), which is no Unicode text: Postgres' json type and
+  // the validators' encodeURI throw on it.
+  if (LONE_SURROGATE.test(value)) {
+    return { code: ErrorCode.InputInvalidUnicode, field, message: `${field || 'input'}: ${what} is not valid Unicode (a lone surrogate such as \\ud800)` };
   }
   return undefined;
 }
