@@ -10,7 +10,7 @@ describe('findInputViolation', () => {
   it.each([
     [{ a: JSON.parse('['.repeat(10_000) + ']'.repeat(10_000)) }, ErrorCode.InputTooDeep, 'a.0.0.0.0.0.0.0'],
     [{ v: Object.fromEntries(Array.from({ length: 201 }, (_, i) => [`k${i}`, 1])) }, ErrorCode.InputTooManyKeys, 'v'],
-    [{ list: Array(1001).fill(1) }, ErrorCode.InputTooManyItems, 'list'],
+    [{ list: Array(5001).fill(1) }, ErrorCode.InputTooManyItems, 'list'],
     [{ m: [{ s: 'x'.repeat(16_385) }] }, ErrorCode.InputStringTooLong, 'm.0.s'],
     [{ m: { ['k\u0000']: 1 } }, ErrorCode.InputNulCharacter, 'm.k\u0000'],
     [{ m: 'a\ud800' }, ErrorCode.InputInvalidUnicode, 'm'],

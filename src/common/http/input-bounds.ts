@@ -7,7 +7,7 @@ export interface InputBounds {
   maxDepth: number;
   /** Keys of one object: class-transformer's key handling is quadratic in this number. */
   maxKeys: number;
-  /** Items of one array (a bulk send has up to 1,000 messages). */
+  /** Items of one array: a safety net above the DTOs' own limits (1,000 messages in a bulk send), which say more. */
   maxItems: number;
   /** Every value of the whole input together, so 1,000 small objects cannot add up to a stall either. */
   maxValues: number;
@@ -18,7 +18,7 @@ export interface InputBounds {
 export const DEFAULT_INPUT_BOUNDS: InputBounds = {
   maxDepth: 8,
   maxKeys: 200,
-  maxItems: 1000,
+  maxItems: 5000,
   maxValues: 50_000,
   maxStringLength: 16_384,
 };
