@@ -109,7 +109,8 @@ export async function runChecks(o: MonitorOptions): Promise<CheckResult[]> {
   const api = `${o.url}/api/v1`;
   const [live, ready, status, inbound, metrics] = await Promise.all([
     get(`${api}/health`, o.timeoutMs),
-    get(`${api}/health/ready`, o.timeoutMs),
+    // Readiness names what is down only to an operator's token.
+    get(`${api}/health/ready`, o.timeoutMs, o.token),
     get(`${api}/whatsapp/status`, o.timeoutMs),
     get(`${api}/whatsapp/webhook`, o.timeoutMs),
     o.token ? get(`${api}/whatsapp/delivery-metrics`, o.timeoutMs, o.token) : Promise.resolve(undefined),

@@ -10,6 +10,8 @@ import { AllExceptionsFilter } from './common/filters/all-exceptions.filter';
 import { nestLoggerFor } from './common/logging/app-pino-logger';
 import { ROOT_LOGGER } from './common/logging/logging.module';
 import type { RootLogger } from './common/logging/root-logger';
+import { registerInputBounds } from './common/http/input-bounds';
+import { registerSecurityHeaders } from './common/http/security-headers';
 import { createValidationPipe } from './common/http/validation.pipe';
 import { withTimeout } from './common/with-timeout';
 import { AppConfig } from './config/configuration';
@@ -51,6 +53,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     if (WEBHOOK_PATHS.has(route.url)) route.bodyLimit = WEBHOOK_BODY_LIMIT;
     if (route.url === BULK_PATH) route.bodyLimit = BULK_BODY_LIMIT;
   });
+  registerInputBounds(fastify);
+  registerSecurityHeaders(fastify, { hsts: config.app.isProduction });
   let shutdown: GracefulShutdown | undefined;
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
@@ -78,6 +82,13 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   app.useGlobalFilters(new AllExceptionsFilter());
   closeOnce(app);
 
+  if (config.http.apiDocs) mountApiDocs(app);
+  await mountQueueDashboard(fastify, [app.get<Queue>(getQueueToken(QueueName.WhatsApp))], app.get(AdminAccessService));
+  await app.init();
+  return app;
+}
+
+function mountApiDocs(app: NestFastifyApplication): void {
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -88,9 +99,6 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
-  await mountQueueDashboard(fastify, [app.get<Queue>(getQueueToken(QueueName.WhatsApp))], app.get(AdminAccessService));
-  await app.init();
-  return app;
 }
 
 /** A second close() (a signal during a test's own close, say) waits for the first instead of closing twice. */

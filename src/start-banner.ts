@@ -13,7 +13,7 @@ export function startBanner(config: AppConfig, url: string, admin: BootstrapAdmi
     '  WhatsApp delivery service is running',
     '',
     `  API          ${url}/api/v1`,
-    `  API docs     ${url}/docs`,
+    `  API docs     ${config.http.apiDocs ? `${url}/docs` : 'off (API_DOCS=false)'}`,
     `  Health       ${url}/api/v1/health`,
     `  Twilio       ${twilio}`,
     `  Senders      ${config.twilio.whatsappFrom.join(', ') || config.twilio.messagingServiceSid}`,

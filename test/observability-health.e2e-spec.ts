@@ -18,7 +18,7 @@ describe('liveness and readiness (e2e)', () => {
   });
 
   const live = () => t.api('/api/v1/health');
-  const ready = () => t.api('/api/v1/health/ready');
+  const ready = () => t.api('/api/v1/health/ready', { token: t.adminToken });
 
   it('is live with the measured event-loop lag, and ready with every dependency named', async () => {
     const l = await live();

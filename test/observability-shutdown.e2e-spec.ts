@@ -50,7 +50,7 @@ describe('graceful shutdown during a send run (e2e)', () => {
     await new Promise((r) => setTimeout(r, 100)); // its Twilio call takes 400 ms
     // The same function main.ts runs on SIGTERM.
     const shutdown = shutdownApp(t.app, t.config);
-    const ready = await t.api('/api/v1/health/ready');
+    const ready = await t.api('/api/v1/health/ready', { token: t.adminToken });
     expect(ready.status).toBe(503);
     expect(ready.body.error).toMatchObject({ shutdown: { status: 'down', message: 'shutting down' } });
     expect((await t.api('/api/v1/health')).status).toBe(200); // still alive while draining

@@ -27,7 +27,7 @@ describe('an accepted message survives a Redis outage (e2e)', () => {
     // Stored with its job in the outbox; health reports Redis down.
     expect(await t.query(`SELECT status FROM "WhatsAppMessage" WHERE id = $1`, [id])).toEqual([{ status: 'queued' }]);
     expect(await t.query(`SELECT "jobName" FROM outbox WHERE "jobId" = $1`, [`send-${id}`])).toEqual([{ jobName: 'send-message' }]);
-    const health = await t.api('/api/v1/health/ready');
+    const health = await t.api('/api/v1/health/ready', { token: t.adminToken });
     expect(health.status).toBe(503);
     expect(health.body.error).toHaveProperty('redis');
     await new Promise((r) => setTimeout(r, 1500)); // the relay tries (and fails) meanwhile

@@ -1,4 +1,4 @@
-import { FastifyInstance } from 'fastify';
+import { FastifyInstance, FastifyRequest } from 'fastify';
 import { DeliverySimulation, ForcedStatus } from './delivery-simulation';
 import { InboundMessages } from './inbound-messages';
 import { MAGIC_NUMBERS } from './magic-numbers';
@@ -15,11 +15,52 @@ export interface ControlApiParts {
   inbound: InboundMessages;
 }
 
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Why a state-changing control request must be refused, or undefined. The control API has no
+ * credentials, so without this any web page a developer opens could post to it (a form, or a
+ * no-cors fetch, needs no CORS preflight) and make the sandbox send a signed inbound STOP to their
+ * service. Browsers mark such requests with Sec-Fetch-Site and Origin; scripts and the CLI send
+ * neither; a body must be JSON, which a page cannot send cross-site without a preflight.
+ */
+export function crossSiteRefusal(request: Pick<FastifyRequest, 'method' | 'headers'>): SandboxControlError | undefined {
+  if (SAFE_METHODS.has(request.method)) return undefined;
+  const site = request.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') {
+    return new SandboxControlError(`cross-site request refused (Sec-Fetch-Site: ${site})`, 403);
+  }
+  const origin = request.headers.origin;
+  if (origin !== undefined) {
+    let host: string | undefined;
+    try {
+      host = new URL(origin).host;
+    } catch {
+      host = undefined;
+    }
+    if (host !== request.headers.host) return new SandboxControlError(`cross-origin request refused (Origin: ${origin.slice(0, 100)})`, 403);
+  }
+  const type = request.headers['content-type'];
+  const hasBody = type !== undefined || Number(request.headers['content-length'] ?? 0) > 0 || request.headers['transfer-encoding'] !== undefined;
+  if (hasBody && !/^application\/json\b/i.test(type ?? '')) {
+    return new SandboxControlError('the control API takes application/json bodies only', 415);
+  }
+  return undefined;
+}
+
 /**
  * JSON control API for tests and demos. Unauthenticated on purpose: the sandbox
- * only ever stands in for Twilio on a developer machine or in CI.
+ * only ever stands in for Twilio on a developer machine or in CI; cross-site requests
+ * from a browser are refused (crossSiteRefusal).
  */
 export function registerControlApi(app: FastifyInstance, { control, delivery, inbound }: ControlApiParts): void {
+  // onRequest: before the body is parsed, so a form post is refused before it is read.
+  app.addHook('onRequest', async (request) => {
+    if (!request.url.startsWith(CONTROL_PREFIX)) return;
+    const refusal = crossSiteRefusal(request);
+    if (refusal) throw refusal;
+  });
+
   app.get(`${CONTROL_PREFIX}/requests`, async () => control.requestStats());
 
   // The phone page polls this twice a second; a 304 spares copying every message when nothing moved.

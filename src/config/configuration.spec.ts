@@ -2,14 +2,15 @@ import { buildConfiguration, parseDurationSeconds, SANDBOX_DEFAULT_FROM } from '
 import { ConfigError } from './env.validation';
 
 const SID = 'AC' + 'a'.repeat(32);
+const TOKEN = '0123456789abcdef0123456789abcdef';
 const PROD_OK = {
   NODE_ENV: 'production',
   TWILIO_ACCOUNT_SID: SID,
-  TWILIO_AUTH_TOKEN: 'tok',
+  TWILIO_AUTH_TOKEN: TOKEN,
   TWILIO_WHATSAPP_FROM: 'whatsapp:+14155238886',
   WEBHOOK_URL: 'https://api.example.com/api/v1/whatsapp/webhook',
   STATUS_CALLBACK_URL: 'https://api.example.com/api/v1/whatsapp/status',
-  JWT_SECRET: 'x'.repeat(32),
+  JWT_SECRET: 'kq3N8vY0pZr5TtW2mJx7Lc4Hb9Gd6Fs1Ae_-Uo',
 };
 
 function errorOf(env: Record<string, string | undefined>): string {
@@ -40,8 +41,8 @@ describe('buildConfiguration', () => {
     const c = buildConfiguration(PROD_OK);
     expect(c.app.isProduction).toBe(true);
     expect(c.twilio.useSandbox).toBe(false);
-    expect(c.twilio.credentials).toEqual({ kind: 'auth-token', accountSid: SID, authToken: 'tok' });
-    expect(c.twilio.webhookAuthTokens).toEqual(['tok']);
+    expect(c.twilio.credentials).toEqual({ kind: 'auth-token', accountSid: SID, authToken: TOKEN });
+    expect(c.twilio.webhookAuthTokens).toEqual([TOKEN]);
   });
 
   it.each([
@@ -75,17 +76,40 @@ describe('buildConfiguration', () => {
     [{ WEBHOOK_URL: 'http://api.example.com/api/v1/whatsapp/webhook' }, 'WEBHOOK_URL must be set to an https:// URL'],
     [{ STATUS_CALLBACK_URL: undefined }, 'STATUS_CALLBACK_URL must be set to an https:// URL'],
     [{ FORCE_TWILIO_VERIFY: 'false' }, 'FORCE_TWILIO_VERIFY must be true'],
+    [{ JWT_SECRET: 'a'.repeat(32) }, 'JWT_SECRET is not random'],
+    [{ JWT_SECRET: 'abab'.repeat(16) }, 'JWT_SECRET is not random'],
+    [{ TWILIO_AUTH_TOKEN: 'x' }, 'TWILIO_AUTH_TOKEN must be a Twilio auth token: 32 hexadecimal characters'],
+    [{ TWILIO_AUTH_TOKEN: 'sandbox-auth-token-0000000000000' }, "TWILIO_AUTH_TOKEN is the Twilio sandbox's token"],
+    [{ TWILIO_AUTH_TOKEN_PREVIOUS: 'old' }, 'TWILIO_AUTH_TOKEN_PREVIOUS must be a Twilio auth token'],
+    [{ ADMIN_PASSWORD: 'password' }, 'ADMIN_PASSWORD is too easy to guess'],
+    [{ ADMIN_PASSWORD: 'Password123!' }, 'ADMIN_PASSWORD is too easy to guess'],
+    [{ ADMIN_PASSWORD: 'aaaaaaaaaaaaaaaa' }, 'ADMIN_PASSWORD is too easy to guess'],
+    [{ ADMIN_PASSWORD: 'short-Pw1' }, 'ADMIN_PASSWORD is too easy to guess'],
+    [{ TWILIO_API_BASE_URL: 'http://api.twilio.example' }, 'TWILIO_API_BASE_URL must be an https:// URL'],
   ])('refuses to start in production with %p', (override, expected) => {
     const message = errorOf({ ...PROD_OK, ...override });
     expect(message).toMatch(/^Refusing to start in production: /);
     expect(message).toContain(expected);
   });
 
+  it('accepts strong secrets in production and weak ones outside it', () => {
+    const c = buildConfiguration({ ...PROD_OK, ADMIN_PASSWORD: 'correct horse battery staple', TWILIO_API_BASE_URL: 'https://api.twilio.com' });
+    expect(c.auth.adminPassword).toBe('correct horse battery staple');
+    expect(buildConfiguration({ JWT_SECRET: 'a'.repeat(32), ADMIN_PASSWORD: 'password', TWILIO_API_BASE_URL: 'http://127.0.0.1:4010' }).auth.jwtSecret).toBe('a'.repeat(32));
+  });
+
+  it('serves the API docs outside production, and in production only when API_DOCS=true', () => {
+    expect(buildConfiguration({}).http.apiDocs).toBe(true);
+    expect(buildConfiguration({ API_DOCS: 'false' }).http.apiDocs).toBe(false);
+    expect(buildConfiguration(PROD_OK).http.apiDocs).toBe(false);
+    expect(buildConfiguration({ ...PROD_OK, API_DOCS: 'true' }).http.apiDocs).toBe(true);
+  });
+
   it('takes API-key credentials but still needs the auth token for webhook signatures', () => {
     const key = 'SK' + 'b'.repeat(32);
     expect(errorOf({ ...PROD_OK, TWILIO_AUTH_TOKEN: undefined, TWILIO_API_KEY: key, TWILIO_API_SECRET: 's' })).toContain('TWILIO_AUTH_TOKEN is required to verify webhook signatures');
     const c = buildConfiguration({ ...PROD_OK, TWILIO_API_KEY: key, TWILIO_API_SECRET: 's' });
-    expect(c.twilio.credentials).toEqual({ kind: 'api-key', accountSid: SID, apiKey: key, apiSecret: 's', authToken: 'tok' });
+    expect(c.twilio.credentials).toEqual({ kind: 'api-key', accountSid: SID, apiKey: key, apiSecret: 's', authToken: TOKEN });
     expect(errorOf({ ...PROD_OK, TWILIO_API_KEY: key })).toContain('TWILIO_API_SECRET is required');
   });
 
@@ -99,8 +123,9 @@ describe('buildConfiguration', () => {
   });
 
   it('accepts previous auth tokens for rotation, current first', () => {
-    const c = buildConfiguration({ ...PROD_OK, TWILIO_AUTH_TOKEN_PREVIOUS: 'old1, old2' });
-    expect(c.twilio.webhookAuthTokens).toEqual(['tok', 'old1', 'old2']);
+    const [old1, old2] = ['a'.repeat(32), 'b'.repeat(32)];
+    const c = buildConfiguration({ ...PROD_OK, TWILIO_AUTH_TOKEN_PREVIOUS: `${old1}, ${old2}` });
+    expect(c.twilio.webhookAuthTokens).toEqual([TOKEN, old1, old2]);
   });
 
   it('parses booleans and integers', () => {

@@ -4,6 +4,7 @@ import { parseEnv } from 'node:util';
 import { resolve } from 'node:path';
 import { ConfigError, EnvironmentVariables, NodeEnv, validateEnvironment } from './env.validation';
 import { DEFAULT_STATUS_CALLBACK_OVERRIDES, parseConnectionOverrides, withConnectionOverrides } from './connection-overrides';
+import { assertProductionSecrets } from './production-secrets';
 
 export interface AppSettings {
   nodeEnv: NodeEnv;
@@ -87,6 +88,8 @@ export interface HttpSettings {
   /** Fastify's trustProxy value. */
   trustProxy: boolean | number | string[];
   shutdownTimeoutMs: number;
+  /** /docs and /docs-json are served. */
+  apiDocs: boolean;
 }
 
 export interface ObservabilitySettings {
@@ -237,6 +240,20 @@ export function buildConfiguration(raw: Record<string, string | undefined>): App
     jwtSecretGenerated = true;
   }
 
+  if (isProduction) {
+    assertProductionSecrets({
+      jwtSecret,
+      authTokens: [
+        ...(currentToken ? [{ name: 'TWILIO_AUTH_TOKEN', value: currentToken }] : []),
+        ...previous.map((value) => ({ name: 'TWILIO_AUTH_TOKEN_PREVIOUS', value })),
+      ],
+      sandboxAuthToken: sandbox.authToken,
+      sandboxDefaultAuthToken: SANDBOX_DEFAULT_AUTH_TOKEN,
+      adminPassword: env.ADMIN_PASSWORD,
+      apiBaseUrl: env.TWILIO_API_BASE_URL,
+    });
+  }
+
   const poolMin = env.DATABASE_POOL_MIN ?? 2;
   const poolMax = env.DATABASE_POOL_MAX ?? 10;
   if (poolMin > poolMax) {
@@ -290,6 +307,8 @@ export function buildConfiguration(raw: Record<string, string | undefined>): App
       rateLimitPerMinute: env.API_RATE_LIMIT_PER_MINUTE ?? 600,
       trustProxy: parseTrustProxy(env.TRUST_PROXY),
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS ?? 25_000,
+      // The document maps every route and parameter: published only where it is asked for in production.
+      apiDocs: env.API_DOCS ?? !isProduction,
     },
     observability: {
       logDir: env.LOG_DIR,

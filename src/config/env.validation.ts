@@ -183,6 +183,10 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(trimmed) @IsString()
   TRUST_PROXY?: string;
 
+  /** Serve the OpenAPI document and Swagger UI at /docs and /docs-json (default: not in production). */
+  @IsOptional() @Transform(toBool) @IsBoolean({ message: 'must be true or false' })
+  API_DOCS?: boolean;
+
   /** Directory for app.log and error.log (in addition to stdout). */
   @IsOptional() @Transform(trimmed) @IsString()
   LOG_DIR?: string;

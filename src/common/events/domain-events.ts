@@ -9,6 +9,8 @@ export enum DomainEventType {
   TwilioCallCompleted = 'twilio.call_completed',
   /** A webhook's X-Twilio-Signature was checked. */
   WebhookVerified = 'webhook.verified',
+  /** A validly signed webhook was refused (malformed, another account, not to our sender). */
+  WebhookRefused = 'webhook.refused',
 }
 
 export interface MessageAcceptedEvent {
@@ -54,7 +56,13 @@ export interface WebhookVerifiedEvent {
   tokenIndex: number | null;
 }
 
-export type DomainEvent = MessageAcceptedEvent | MessageStatusAppliedEvent | TwilioCallCompletedEvent | WebhookVerifiedEvent;
+export interface WebhookRefusedEvent {
+  type: DomainEventType.WebhookRefused;
+  kind: string;
+  reason: string;
+}
+
+export type DomainEvent = MessageAcceptedEvent | MessageStatusAppliedEvent | TwilioCallCompletedEvent | WebhookVerifiedEvent | WebhookRefusedEvent;
 
 type Listener<T extends DomainEventType> = (event: Extract<DomainEvent, { type: T }>) => void;
 

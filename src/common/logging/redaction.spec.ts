@@ -1,5 +1,5 @@
 import { buildConfiguration } from '../../config/configuration';
-import { configuredSecrets, REDACTED, scrubSecrets } from './redaction';
+import { configuredSecrets, REDACTED, scrubLoggedRequest, scrubSecrets } from './redaction';
 
 const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U';
 
@@ -37,5 +37,17 @@ describe('configuredSecrets', () => {
     expect(configuredSecrets(config).sort()).toEqual(
       ['j'.repeat(40), 'admin-password-1', 'metrics-token-0123456789', 'twilio-auth-token-1', 'twilio-auth-token-0'].sort(),
     );
+  });
+});
+
+describe('scrubLoggedRequest', () => {
+  it('bounds the URL and query of a huge request to a few hundred characters each', () => {
+    const pad = 'q'.repeat(15_000);
+    const query = Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`k${i}`, pad]));
+    const out = scrubLoggedRequest({ url: `/api/v1/whatsapp/status?pad=${pad}`, query }, []);
+    expect(JSON.stringify(out).length).toBeLessThan(5_000);
+    expect(out.url).toMatch(/^\/api\/v1\/whatsapp\/status\?pad=q+…\(\+\d+ chars\)$/);
+    expect(Object.keys(out.query as object)).toHaveLength(21);
+    expect((out.query as Record<string, string>)['…']).toBe('480 more');
   });
 });

@@ -1,4 +1,9 @@
 import type { AppConfig } from '../../config/configuration';
+import { truncateForLog } from './log-sampler';
+
+const MAX_LOGGED_URL = 512;
+const MAX_LOGGED_QUERY_KEYS = 20;
+const MAX_LOGGED_QUERY_VALUE = 128;
 
 export const REDACTED = '[REDACTED]';
 
@@ -60,11 +65,19 @@ export function scrubSecrets(text: string, secrets: readonly string[]): string {
 export function scrubLoggedRequest<T extends { url?: unknown; query?: unknown }>(req: T, secrets: readonly string[]): T {
   if (!req || typeof req !== 'object') return req;
   const out: T = { ...req };
-  if (typeof req.url === 'string') out.url = scrubSecrets(req.url, secrets);
+  // Bounded too: a 15 KB query string would otherwise be logged twice per request, unthrottled.
+  if (typeof req.url === 'string') out.url = truncateForLog(scrubSecrets(req.url, secrets), MAX_LOGGED_URL);
   if (req.query && typeof req.query === 'object') {
+    const entries = Object.entries(req.query as Record<string, unknown>);
     out.query = Object.fromEntries(
-      Object.entries(req.query as Record<string, unknown>).map(([k, v]) => [k, QUERY_SECRET_KEYS.includes(k.toLowerCase()) ? REDACTED : v]),
+      entries
+        .slice(0, MAX_LOGGED_QUERY_KEYS)
+        .map(([k, v]) => [
+          truncateForLog(k, MAX_LOGGED_QUERY_VALUE),
+          QUERY_SECRET_KEYS.includes(k.toLowerCase()) ? REDACTED : typeof v === 'string' ? truncateForLog(v, MAX_LOGGED_QUERY_VALUE) : v,
+        ]),
     );
+    if (entries.length > MAX_LOGGED_QUERY_KEYS) (out.query as Record<string, unknown>)['…'] = `${entries.length - MAX_LOGGED_QUERY_KEYS} more`;
   }
   return out;
 }

@@ -6,6 +6,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../../config/configuration';
 import { AccessTokenVerifier } from './access-token.verifier';
 import { AdminAccessService } from './admin-access.service';
+import { MetricsAccessService } from './metrics-access.service';
 import { AdminBootstrapService } from './admin-bootstrap.service';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
@@ -26,7 +27,7 @@ import { UsersService } from './users.service';
     }),
   ],
   controllers: [AuthController],
-  providers: [AuthService, UsersService, AccessTokenVerifier, JwtStrategy, JwtAuthGuard, RolesGuard, AdminAccessService, AdminBootstrapService],
-  exports: [UsersService, AccessTokenVerifier, JwtAuthGuard, RolesGuard, AdminAccessService, AdminBootstrapService],
+  providers: [AuthService, UsersService, AccessTokenVerifier, JwtStrategy, JwtAuthGuard, RolesGuard, AdminAccessService, MetricsAccessService, AdminBootstrapService],
+  exports: [UsersService, AccessTokenVerifier, JwtAuthGuard, RolesGuard, AdminAccessService, MetricsAccessService, AdminBootstrapService],
 })
 export class AuthModule {}

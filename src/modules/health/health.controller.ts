@@ -1,9 +1,11 @@
-import { Controller, Get, Logger, Res, ServiceUnavailableException } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Headers, Logger, Res, ServiceUnavailableException } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { SkipThrottle } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
 import { ErrorCode } from '../../common/errors/error-code';
+import { AccessDecision } from '../auth/admin-access.service';
+import { MetricsAccessService } from '../auth/metrics-access.service';
 import { TwilioHealthIndicator } from '../twilio/twilio.health';
 import { EventLoopMonitor, isStalled } from './event-loop-monitor';
 import { GracefulShutdown } from './graceful-shutdown.service';
@@ -31,6 +33,7 @@ export class HealthController {
     private readonly twilio: TwilioHealthIndicator,
     private readonly eventLoop: EventLoopMonitor,
     private readonly shutdown: GracefulShutdown,
+    private readonly access: MetricsAccessService,
   ) {}
 
   @Get()
@@ -52,25 +55,44 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
+  @ApiBearerAuth()
   @ApiOperation({
     summary: 'Readiness: Postgres, Redis, migrations, queue workers and Twilio (or the sandbox)',
-    description: '503 with details when any is not ready, and from the first moment of a graceful shutdown.',
+    description:
+      '503 when any is not ready, and from the first moment of a graceful shutdown. The body names each dependency and what is wrong only for an admin token or METRICS_TOKEN; anyone else gets the status alone.',
   })
   @ApiOkResponse({ description: 'Ready to take traffic' })
-  @ApiServiceUnavailableResponse({ description: 'Not ready; `error` names what is down' })
-  ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult | Record<string, unknown>> {
+  @ApiServiceUnavailableResponse({ description: 'Not ready; `error` names what is down (with an admin token or METRICS_TOKEN)' })
+  async ready(
+    @Headers('authorization') authorization: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<HealthCheckResult | Record<string, unknown>> {
     // While draining, the connections are being closed: report that alone, touch nothing.
-    if (this.shutdown.draining) return this.answer(reply, () => this.health.check([() => this.readiness.notShuttingDown()]));
-    return this.answer(reply, () =>
-      this.health.check([
-        () => this.readiness.notShuttingDown(),
-        () => this.db.pingCheck('database', { timeout: 1000 }),
-        () => this.redis.isHealthy('redis'),
-        () => this.readiness.migrations(),
-        () => this.readiness.workers(),
-        () => this.twilio.isHealthy('twilio'),
-      ]),
-    );
+    const result = this.shutdown.draining
+      ? await this.answer(reply, () => this.health.check([() => this.readiness.notShuttingDown()]))
+      : await this.answer(reply, () =>
+          this.health.check([
+            () => this.readiness.notShuttingDown(),
+            () => this.db.pingCheck('database', { timeout: 1000 }),
+            () => this.redis.isHealthy('redis'),
+            () => this.readiness.migrations(),
+            () => this.readiness.workers(),
+            () => this.twilio.isHealthy('twilio'),
+          ]),
+        );
+    if (await this.mayReadDetails(authorization)) return result;
+    // Hosts, versions, Twilio's answers and pending migration names are for operators, not the internet.
+    return { status: result.status, ...('code' in result ? { code: result.code } : {}) };
+  }
+
+  /** Probes send no credentials, so they never wait on the token check (which needs the database). */
+  private async mayReadDetails(authorization: string | undefined): Promise<boolean> {
+    if (!authorization) return false;
+    try {
+      return (await this.access.operatorAccess(authorization)).decision === AccessDecision.Allowed;
+    } catch {
+      return false;
+    }
   }
 
   /** Terminus' own body (status, info, error, details) on 503 too, which probes and people read. */

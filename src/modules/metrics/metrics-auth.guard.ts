@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { DomainException } from '../../common/errors/domain.exception';
 import { ErrorCode } from '../../common/errors/error-code';
 import { AccessDecision } from '../auth/admin-access.service';
-import { MetricsAccessService } from './metrics-access.service';
+import { MetricsAccessService } from '../auth/metrics-access.service';
 
 /** /metrics on the API port: METRICS_TOKEN when configured, otherwise an admin's JWT. */
 @Injectable()

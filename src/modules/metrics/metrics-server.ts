@@ -5,7 +5,7 @@ import { STATUS_CODES } from 'node:http';
 import { ErrorCode } from '../../common/errors/error-code';
 import { AppConfig } from '../../config/configuration';
 import { AccessDecision } from '../auth/admin-access.service';
-import { MetricsAccessService } from './metrics-access.service';
+import { MetricsAccessService } from '../auth/metrics-access.service';
 import { PrometheusMetricsService } from './prometheus-metrics.service';
 
 /**

@@ -8,7 +8,6 @@ import { DeliveryMetricsController } from './delivery-metrics.controller';
 import { DeliveryMetricsRepository } from './delivery-metrics.repository';
 import { DeliveryRollupAggregator } from './delivery-rollup-aggregator';
 import { DeliveryMetricsService } from './delivery-metrics.service';
-import { MetricsAccessService } from './metrics-access.service';
 import { MetricsAuthGuard } from './metrics-auth.guard';
 import { MetricsController } from './metrics.controller';
 import { MetricsServer } from './metrics-server';
@@ -28,7 +27,6 @@ export class MetricsModule {
         DeliveryRollupAggregator,
         DeliveryMetricsService,
         PrometheusMetricsService,
-        MetricsAccessService,
         MetricsAuthGuard,
         DatabaseConnectionMonitor,
         MetricsServer,

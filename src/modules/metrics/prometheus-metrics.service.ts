@@ -8,6 +8,7 @@ import {
   MessageAcceptedEvent,
   MessageStatusAppliedEvent,
   TwilioCallCompletedEvent,
+  WebhookRefusedEvent,
   WebhookVerifiedEvent,
 } from '../../common/events/domain-events';
 import { withTimeout } from '../../common/with-timeout';
@@ -27,6 +28,7 @@ export enum MetricName {
   TwilioRequestDuration = 'twilio_request_duration_seconds',
   TwilioApiErrors = 'twilio_api_errors_total',
   WebhookSignatureFailures = 'whatsapp_webhook_signature_failures_total',
+  WebhookRefused = 'whatsapp_webhook_refused_total',
   WebhookSignatureMatches = 'whatsapp_webhook_signature_matches_total',
   WebhookConsecutiveFailures = 'whatsapp_webhook_signature_consecutive_failures',
   QueueJobs = 'whatsapp_queue_jobs',
@@ -124,6 +126,12 @@ export class PrometheusMetricsService implements OnModuleInit, OnApplicationShut
     labelNames: ['kind', 'reason'],
     registers: [this.registry],
   });
+  private readonly webhooksRefused = new Counter({
+    name: MetricName.WebhookRefused,
+    help: 'Validly signed webhooks refused before anything was stored, by webhook and reason (malformed, another AccountSid, To not one of our senders)',
+    labelNames: ['kind', 'reason'],
+    registers: [this.registry],
+  });
   private readonly signatureMatches = new Counter({
     name: MetricName.WebhookSignatureMatches,
     help: 'Webhooks accepted, by webhook and index of the auth token that matched (0 = current; >0 = a rotation is unfinished)',
@@ -198,6 +206,7 @@ export class PrometheusMetricsService implements OnModuleInit, OnApplicationShut
       this.events.on(DomainEventType.MessageStatusApplied, (e) => this.onStatusApplied(e)),
       this.events.on(DomainEventType.TwilioCallCompleted, (e) => this.onTwilioCall(e)),
       this.events.on(DomainEventType.WebhookVerified, (e) => this.onWebhookVerified(e)),
+      this.events.on(DomainEventType.WebhookRefused, (e: WebhookRefusedEvent) => this.webhooksRefused.inc({ kind: e.kind, reason: e.reason })),
     );
   }
 

@@ -1,4 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { DomainException } from '../../common/errors/domain.exception';
+import { ErrorCode } from '../../common/errors/error-code';
 import { MessageDirection, MessageStatus } from './message-status';
 import { ContactRepository } from './messages/contact.repository';
 import { WhatsAppMessageRepository } from './messages/whatsapp-message.repository';
@@ -35,7 +37,7 @@ export class InboundMessageService {
 
   async receive(params: Record<string, string>): Promise<InboundResult> {
     const sid = params.MessageSid ?? params.SmsMessageSid ?? params.SmsSid;
-    if (!sid) throw new Error('Inbound webhook without MessageSid');
+    if (!sid) throw new DomainException(ErrorCode.WebhookMalformed, 'An inbound webhook needs MessageSid', { field: 'MessageSid' });
     const numMedia = Math.min(Number.parseInt(params.NumMedia ?? '0', 10) || 0, 10);
     const mediaUrls: string[] = [];
     const mediaContentTypes: string[] = [];

@@ -2,6 +2,7 @@ import { isUUID } from 'class-validator';
 import { Injectable } from '@nestjs/common';
 import { DomainException } from '../../common/errors/domain.exception';
 import { ErrorCode } from '../../common/errors/error-code';
+import { isCalendarDateTime } from '../../common/http/calendar-date-time.validator';
 import { AuthenticatedUser } from '../auth/auth.types';
 import { UserRole } from '../auth/entities/user.entity';
 import { operatorHint } from '../twilio/twilio-error-codes';
@@ -26,7 +27,8 @@ function encodeCursor(m: WhatsAppMessage): string {
 function decodeCursor(raw: string): Cursor {
   try {
     const c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Cursor;
-    if (typeof c.c === 'string' && typeof c.i === 'string' && isUUID(c.i) && !Number.isNaN(Date.parse(c.c))) return c;
+    // Only what encodeCursor writes: a date Date.parse reads but Postgres does not would fail the query.
+    if (isCalendarDateTime(c.c) && new Date(c.c).toISOString() === c.c && typeof c.i === 'string' && isUUID(c.i)) return c;
   } catch {
     // fall through
   }

@@ -1,6 +1,7 @@
+import { IsCalendarDateTime } from '../../../common/http/calendar-date-time.validator';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsISO8601, IsOptional, Matches } from 'class-validator';
+import { IsOptional, Matches } from 'class-validator';
 
 /** A date, or a date-time with Z or an offset: a time without a zone would depend on the server's. */
 const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/;
@@ -13,13 +14,13 @@ const senderPlus = ({ value }: { value: unknown }): unknown =>
 export class DeliveryMetricsQueryDto {
   @ApiPropertyOptional({ description: 'Window start, ISO 8601 (default: until minus 24 h); rounded down to the minute', example: '2026-11-27T00:00:00Z' })
   @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'since must be an ISO 8601 date or date-time, e.g. 2026-11-27T00:00:00Z' })
+  @IsCalendarDateTime({ message: 'since must be an ISO 8601 date or date-time, e.g. 2026-11-27T00:00:00Z' })
   @Matches(ISO_WITH_ZONE, { message: 'since must be a date or a date-time with Z or an offset, e.g. 2026-11-27T00:00:00Z' })
   since?: string;
 
   @ApiPropertyOptional({ description: 'Window end, ISO 8601 (default: now); rounded up to the minute', example: '2026-11-28T00:00:00Z' })
   @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'until must be an ISO 8601 date or date-time, e.g. 2026-11-28T00:00:00Z' })
+  @IsCalendarDateTime({ message: 'until must be an ISO 8601 date or date-time, e.g. 2026-11-28T00:00:00Z' })
   @Matches(ISO_WITH_ZONE, { message: 'until must be a date or a date-time with Z or an offset, e.g. 2026-11-28T00:00:00Z' })
   until?: string;
 

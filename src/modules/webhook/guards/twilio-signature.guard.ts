@@ -7,6 +7,8 @@ import { ErrorCode } from '../../../common/errors/error-code';
 import { AppConfig } from '../../../config/configuration';
 import { publicWebhookUrl, verifyTwilioSignature } from '../twilio-signature.verifier';
 import { DomainEvents, DomainEventType } from '../../../common/events/domain-events';
+import { LogSampler, truncateForLog } from '../../../common/logging/log-sampler';
+import { checkWebhookParams, WebhookExpectations } from '../webhook-params';
 
 export enum WebhookKind {
   Status = 'status',
@@ -23,21 +25,44 @@ function fragmentOf(url: string): string {
   return i >= 0 ? url.slice(i) : '';
 }
 
+/**
+ * Twilio adds nothing to the query string but bodySHA256 (64 hex characters) to the URL configured
+ * at Twilio; a longer query is not Twilio's, and is refused before it is hashed or logged.
+ */
+export const MAX_WEBHOOK_QUERY_LENGTH = 2048;
+/** Refused webhooks are logged at most this often per process: webhooks have no rate limit. */
+const REFUSAL_LOG_LINES = 20;
+const REFUSAL_LOG_WINDOW_MS = 60_000;
+
 @Injectable()
 export class TwilioSignatureGuard implements CanActivate {
   private readonly logger = new Logger('TwilioSignature');
+  private readonly refusalLog = new LogSampler(REFUSAL_LOG_LINES, REFUSAL_LOG_WINDOW_MS);
+  private readonly expectations: WebhookExpectations;
 
   constructor(
     private readonly reflector: Reflector,
     private readonly config: ConfigService<AppConfig, true>,
     private readonly events: DomainEvents,
-  ) {}
+  ) {
+    const twilio = this.config.get('twilio', { infer: true });
+    this.expectations = {
+      accountSid: twilio.credentials?.accountSid ?? twilio.sandbox.accountSid,
+      // A Messaging Service sends from numbers of its own pool, which the service is not told.
+      senders: twilio.messagingServiceSid ? [] : twilio.whatsappFrom,
+    };
+  }
 
   canActivate(context: ExecutionContext): boolean {
     const kind = this.reflector.getAllAndOverride<WebhookKind>(WEBHOOK_KIND, [context.getHandler(), context.getClass()]);
     const req = context.switchToHttp().getRequest<VerifiedRequest>();
     const twilio = this.config.get('twilio', { infer: true });
     const configured = kind === WebhookKind.Status ? twilio.statusCallbackUrl : twilio.webhookUrl;
+    const query = req.url.indexOf('?');
+    if (query >= 0 && req.url.length - query - 1 > MAX_WEBHOOK_QUERY_LENGTH) {
+      this.logRefusal(`Refused ${kind} webhook from ${req.ip}: query string of ${req.url.length - query - 1} characters`);
+      throw new DomainException(ErrorCode.WebhookUrlTooLong, `The webhook URL's query string is longer than ${MAX_WEBHOOK_QUERY_LENGTH} characters`);
+    }
     const url = publicWebhookUrl(configured, req.url);
     // Twilio signs the URL it was given, connection overrides (#fragment) included, though the
     // fragment never travels over HTTP; a callback URL configured at Twilio without them is
@@ -57,6 +82,7 @@ export class TwilioSignatureGuard implements CanActivate {
       if (check.tokenIndex > 0) {
         this.logger.warn(`Webhook signed with previous auth token #${check.tokenIndex}: finish the rotation once Twilio uses the new token`);
       }
+      this.assertAcceptable(kind, req);
       return true;
     }
     if (!twilio.forceVerify && !signature) {
@@ -64,10 +90,26 @@ export class TwilioSignatureGuard implements CanActivate {
       this.events.publish({ type: DomainEventType.WebhookVerified, kind, ok: true, reason: 'unsigned_allowed', tokenIndex: null });
       this.logger.warn(`UNSIGNED ${kind} webhook accepted because FORCE_TWILIO_VERIFY=false: never run like this in production`);
       req.twilioTokenIndex = null;
+      this.assertAcceptable(kind, req);
       return true;
     }
     this.events.publish({ type: DomainEventType.WebhookVerified, kind, ok: false, reason: check.reason, tokenIndex: null });
-    this.logger.warn(`Rejected ${kind} webhook from ${req.ip}: signature ${check.reason} (url checked: ${url})`);
+    this.logRefusal(`Rejected ${kind} webhook from ${req.ip}: signature ${check.reason} (url checked: ${truncateForLog(url)})`);
     throw new DomainException(ErrorCode.InvalidSignature, 'Invalid or missing X-Twilio-Signature', { reason: check.reason });
+  }
+
+  /** A signed webhook still has to be well formed and ours (see checkWebhookParams); GET probes carry no message. */
+  private assertAcceptable(kind: WebhookKind, req: VerifiedRequest): void {
+    if (req.method !== 'POST') return;
+    const params = req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>) : {};
+    const refusal = checkWebhookParams(kind, params, this.expectations);
+    if (!refusal) return;
+    this.events.publish({ type: DomainEventType.WebhookRefused, kind, reason: refusal.reason });
+    this.logRefusal(`Refused signed ${kind} webhook from ${req.ip}: ${refusal.reason} (${refusal.field}) [${req.id}]`);
+    throw new DomainException(refusal.code, refusal.message, { field: refusal.field, reason: refusal.reason });
+  }
+
+  private logRefusal(line: string): void {
+    this.refusalLog.log((l) => this.logger.warn(l), line);
   }
 }

@@ -1,6 +1,7 @@
+import { IsCalendarDateTime } from '../../../common/http/calendar-date-time.validator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsEnum, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsEnum, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { MessageDirection, MessageStatus } from '../message-status';
 
 export class ListMessagesQueryDto {
@@ -28,12 +29,12 @@ export class ListMessagesQueryDto {
 
   @ApiPropertyOptional({ description: 'Created at or after (ISO 8601)' })
   @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'since must be an ISO 8601 date-time' })
+  @IsCalendarDateTime({ message: 'since must be a calendar date or date-time, e.g. 2026-11-27T10:00:00Z' })
   since?: string;
 
   @ApiPropertyOptional({ description: 'Created before (ISO 8601)' })
   @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'until must be an ISO 8601 date-time' })
+  @IsCalendarDateTime({ message: 'until must be a calendar date or date-time, e.g. 2026-11-28T10:00:00Z' })
   until?: string;
 
   @ApiPropertyOptional({ description: 'nextCursor of the previous page' })

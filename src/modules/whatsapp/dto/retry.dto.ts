@@ -1,5 +1,6 @@
+import { IsCalendarDateTime } from '../../../common/http/calendar-date-time.validator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsInt, IsISO8601, IsOptional, IsUUID, Max, Min } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
 
 export const RETRY_DEFAULT_LIMIT = 100;
 export const RETRY_MAX_LIMIT = 1000;
@@ -21,7 +22,7 @@ export class RetryRequestDto {
 
   @ApiPropertyOptional({ description: 'Only messages created since (ISO 8601; default: 24 hours ago)' })
   @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'since must be an ISO 8601 date-time' })
+  @IsCalendarDateTime({ message: 'since must be a calendar date or date-time, e.g. 2026-11-27T10:00:00Z' })
   since?: string;
 
   @ApiPropertyOptional({ default: RETRY_DEFAULT_LIMIT, maximum: RETRY_MAX_LIMIT })
