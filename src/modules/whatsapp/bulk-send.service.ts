@@ -73,7 +73,7 @@ export class BulkSendService {
         await this.messages.insert(tx, rows);
         await this.outbox.add(
           tx,
-          rows.map((row) => sendMessageJob(row.id)),
+          rows.map((row) => sendMessageJob(row)),
         );
       });
     }

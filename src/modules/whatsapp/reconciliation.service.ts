@@ -167,7 +167,7 @@ export class ReconciliationService {
   private async requeue(message: WhatsAppMessage, cutoff: Date, opts: { clearUnanswered: boolean }): Promise<boolean> {
     return this.messages.transaction(async (tx) => {
       if (!(await this.messages.takeForRequeue(tx, message.id, message.attempts, cutoff, opts.clearUnanswered))) return false;
-      await this.outbox.add(tx, [sendMessageJob(message.id, { attemptSuffix: message.attempts })]);
+      await this.outbox.add(tx, [sendMessageJob(message, { attemptSuffix: message.attempts })]);
       this.logger.warn(`Message ${message.id} was stuck in queued (attempts: ${message.attempts}); queued again`);
       return true;
     });
