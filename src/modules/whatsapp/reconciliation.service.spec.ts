@@ -185,6 +185,18 @@ describe('ReconciliationService', () => {
     expect(kit.store.outboxJobs().map((j) => [j.jobId, j.payload])).toEqual([[`send-${stalled}-r0`, { messageId: stalled, from: SENDER }]]);
   });
 
+  it('leaves alone a message idle for long whose job still waits in the queue for its sender’s turn', async () => {
+    const waiting = await kit.queued();
+    kit.store.patch(waiting, { createdAt: ago(HOUR) });
+    kit.jobsWaiting.add(waiting);
+
+    expect(await kit.reconciliation.reconcileOnce()).toEqual(NOTHING);
+    expect(kit.store.outboxJobs()).toEqual([]);
+
+    kit.jobsWaiting.delete(waiting); // the job is gone (Redis lost it): now it is stalled
+    expect(await kit.reconciliation.reconcileOnce()).toEqual({ ...NOTHING, requeued: 1 });
+  });
+
   it('creates the later retry of a 30003 failure that a crash lost, once, and never for a retry', async () => {
     const failed = (over: { retryOf?: string } = {}) => kit.queued({ status: MessageStatus.Undelivered, ...over });
     const missed = await failed();
