@@ -38,12 +38,12 @@ describe('delivery policy (e2e)', () => {
     expect(requestsTo(t, '+15005550001')).toHaveLength(1);
   });
 
-  it('retries a 429 with backoff and ends delivered after 2 attempts', async () => {
+  it('sends a 429 again once its sender’s pause is over, delivered in one attempt (a 429 is no attempt)', async () => {
     t.sandbox.control.setFaults({ failNext: [{ httpStatus: 429, code: 20429, message: 'Too Many Requests', count: 1 }] });
     const to = '+14155550501';
     const res = await send({ to, message: 'busy Twilio' });
     const final = await waitForStatus(t, res.body.id, ['delivered', 'read']);
-    expect(final.attempts).toBe(2);
+    expect(final.attempts).toBe(1);
     expect(final.errorCode).toBe(20429); // the last error is kept for the record, the message is delivered
     // The injected 429 answers before the number is looked at, so count by outcome in order.
     expect(requestsTo(t, to).map((r) => r.outcome)).toEqual(['fault', 'created']);

@@ -408,6 +408,25 @@ describe.each([
       expect(await h.messages.renewLease(id, 1, 60_000)).toBe(false);
     });
 
+    it('returnClaim undoes the current attempt (count, lease, mark), keeps a given error, and leaves other attempts and sent messages alone', async () => {
+      const id = await add();
+      await h.messages.claim(id, 60_000);
+      await h.messages.returnClaim(id, 1, null);
+      expect(await stored(id)).toMatchObject({ attempts: 0, sendingUntil: null, ambiguousAttemptAt: null, errorCode: null, errorMessage: null });
+
+      await h.messages.claim(id, 60_000);
+      await h.messages.returnClaim(id, 1, { errorCode: 20429, errorMessage: 'Too Many Requests' });
+      expect(await stored(id)).toMatchObject({ attempts: 0, sendingUntil: null, ambiguousAttemptAt: null, errorCode: 20429, errorMessage: 'Too Many Requests' });
+
+      await h.messages.claim(id, 60_000);
+      await h.messages.returnClaim(id, 2, null); // not the current attempt
+      expect(await stored(id)).toMatchObject({ attempts: 1, ambiguousAttemptAt: expect.any(Date) });
+
+      await attachSid(id, sid());
+      await h.messages.returnClaim(id, 1, null); // sent meanwhile
+      expect((await stored(id)).attempts).toBe(1);
+    });
+
     it('releaseLease frees the lease of the current attempt and keeps the mark; an older attempt cannot free it', async () => {
       const id = await add();
       await h.messages.claim(id, 60_000);
@@ -784,7 +803,7 @@ describe.each([
       await stalled(3 * HOUR, {}, { messageSid: sid() });
       await stalled(3 * HOUR, {}, { direction: MessageDirection.Inbound });
       const withJob = await stalled(3 * HOUR);
-      await h.messages.transaction((tx) => h.outbox.add(tx, [sendMessageJob(withJob)]));
+      await h.messages.transaction((tx) => h.outbox.add(tx, [sendMessageJob({ id: withJob, from: 'whatsapp:+14155238886' })]));
 
       expect(ids(await h.messages.findStalled(ago(HOUR), 10))).toEqual([attemptedLongAgo, neverAttempted]);
       expect(ids(await h.messages.findStalled(ago(HOUR), 1))).toEqual([attemptedLongAgo]);

@@ -21,5 +21,7 @@ describe('FaultInjector', () => {
     expect(() => validateFaults({ timeoutProbability: -0.1 })).toThrow('timeoutProbability');
     expect(() => validateFaults({ senderMps: 0 })).toThrow('senderMps');
     expect(validateFaults({ timeoutAnswerAfterMs: null, senderMps: null })).toEqual({ timeoutAnswerAfterMs: null, senderMps: null });
+    expect(() => validateFaults({ rateLimitRetryAfterSeconds: 1.5 })).toThrow('rateLimitRetryAfterSeconds must be null (no Retry-After) or whole seconds >= 0');
+    expect(() => validateFaults({ failNext: [{ httpStatus: 429, code: 20429, retryAfterSeconds: -1 }] })).toThrow('retryAfterSeconds?: integer >= 0');
   });
 });

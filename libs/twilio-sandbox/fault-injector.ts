@@ -64,6 +64,13 @@ export function validateFaults(input: unknown): Partial<SandboxFaults> {
     }
     result.timeoutAnswerAfterMs = value;
   }
+  if ('rateLimitRetryAfterSeconds' in input) {
+    const value = input.rateLimitRetryAfterSeconds;
+    if (value !== null && (typeof value !== 'number' || !Number.isInteger(value) || value < 0)) {
+      throw new SandboxControlError('rateLimitRetryAfterSeconds must be null (no Retry-After) or whole seconds >= 0');
+    }
+    result.rateLimitRetryAfterSeconds = value;
+  }
   if ('senderMps' in input) {
     const value = input.senderMps;
     if (value !== null && (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)) {
@@ -95,10 +102,11 @@ function validateFailNextRule(rule: unknown, index: number): FailNextRule {
     rule.httpStatus > 599 ||
     typeof rule.code !== 'number' ||
     (rule.message !== undefined && typeof rule.message !== 'string') ||
-    (rule.count !== undefined && (typeof rule.count !== 'number' || !Number.isInteger(rule.count) || rule.count < 1))
+    (rule.count !== undefined && (typeof rule.count !== 'number' || !Number.isInteger(rule.count) || rule.count < 1)) ||
+    (rule.retryAfterSeconds !== undefined && (typeof rule.retryAfterSeconds !== 'number' || !Number.isInteger(rule.retryAfterSeconds) || rule.retryAfterSeconds < 0))
   ) {
     throw new SandboxControlError(
-      `failNext[${index}] must be { httpStatus: 400..599, code: number, message?: string, count?: integer >= 1 }`,
+      `failNext[${index}] must be { httpStatus: 400..599, code: number, message?: string, count?: integer >= 1, retryAfterSeconds?: integer >= 0 }`,
     );
   }
   return {
@@ -106,6 +114,7 @@ function validateFailNextRule(rule: unknown, index: number): FailNextRule {
     code: rule.code,
     ...(rule.message !== undefined ? { message: rule.message as string } : {}),
     count: (rule.count as number | undefined) ?? 1,
+    ...(rule.retryAfterSeconds !== undefined ? { retryAfterSeconds: rule.retryAfterSeconds as number } : {}),
   };
 }
 
@@ -152,11 +161,12 @@ export class FaultInjector {
       }
       return {
         kind: CreateFaultKind.Error,
-        error: new TwilioApiError(rule.httpStatus, rule.code, rule.message ?? describeSimulatedError(rule.code)),
+        error: new TwilioApiError(rule.httpStatus, rule.code, rule.message ?? describeSimulatedError(rule.code), rule.retryAfterSeconds ?? null),
       };
     }
     if (this.strikes(this.faults.rateLimitProbability)) {
-      return { kind: CreateFaultKind.Error, error: new TwilioApiError(429, SimulatedErrorCode.TooManyRequests) };
+      const error = new TwilioApiError(429, SimulatedErrorCode.TooManyRequests, undefined, this.faults.rateLimitRetryAfterSeconds);
+      return { kind: CreateFaultKind.Error, error };
     }
     if (this.strikes(this.faults.serverErrorProbability)) {
       return { kind: CreateFaultKind.Error, error: new TwilioApiError(500, SimulatedErrorCode.InternalServerError) };

@@ -21,7 +21,10 @@ export function registerMessagesApi(app: FastifyInstance, account: SandboxAccoun
       // An injected hang: leave the request open; stop() closes the connection.
       return reply;
     }
-    return reply.code(answer.httpStatus).send(answer.body);
+    return reply
+      .code(answer.httpStatus)
+      .headers(answer.headers ?? {})
+      .send(answer.body);
   });
 
   app.get<{ Params: AccountParams; Querystring: Record<string, string | string[] | undefined> }>(

@@ -20,6 +20,7 @@ import { SidPrefix, countSegments, firstValue, newSid } from './twilio-format';
 export interface ApiAnswer {
   httpStatus: number;
   body: unknown;
+  headers?: Record<string, string>;
 }
 
 export interface MessagesApiDeps {
@@ -36,7 +37,8 @@ const MAX_PAGE_SIZE = 1000;
 const LIST_FILTERS = ['To', 'From', 'DateSent', 'DateSent<', 'DateSent>'] as const;
 
 function errorAnswer(error: TwilioApiError): ApiAnswer {
-  return { httpStatus: error.httpStatus, body: error.toBody() };
+  const headers = error.retryAfterSeconds === null ? undefined : { 'Retry-After': String(error.retryAfterSeconds) };
+  return { httpStatus: error.httpStatus, body: error.toBody(), ...(headers ? { headers } : {}) };
 }
 
 function parseNonNegativeInteger(raw: string | undefined): number | undefined {

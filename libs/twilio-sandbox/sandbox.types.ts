@@ -141,11 +141,15 @@ export interface FailNextRule {
   code: number;
   message?: string;
   count?: number;
+  /** Sent as the answer's Retry-After header, in seconds. */
+  retryAfterSeconds?: number;
 }
 
 export interface SandboxFaults {
   /** Probability (0..1) that a create answers 429 with code 20429. */
   rateLimitProbability: number;
+  /** Retry-After (seconds) on those 429s; null: no header. */
+  rateLimitRetryAfterSeconds: number | null;
   /** Probability that a create answers 500 with code 20500. */
   serverErrorProbability: number;
   /** Probability that a create answers 503 with code 20503. */
@@ -171,6 +175,7 @@ export interface SandboxFaults {
 
 export const DEFAULT_FAULTS: Readonly<SandboxFaults> = Object.freeze({
   rateLimitProbability: 0,
+  rateLimitRetryAfterSeconds: null,
   serverErrorProbability: 0,
   serviceUnavailableProbability: 0,
   timeoutProbability: 0,

@@ -77,6 +77,8 @@ export class TwilioApiError extends Error {
     readonly httpStatus: number,
     readonly code: number,
     message: string = describeSimulatedError(code),
+    /** Sent as the Retry-After header, in seconds. */
+    readonly retryAfterSeconds: number | null = null,
   ) {
     super(message);
     this.name = 'TwilioApiError';

@@ -63,10 +63,29 @@ describe('buildConfiguration', () => {
     [{ NODE_ENV: 'staging' }, 'NODE_ENV must be one of'],
     [{ DATABASE_POOL_MIN: '20', DATABASE_POOL_MAX: '5' }, 'DATABASE_POOL_MIN'],
     [{ ADMIN_EMAIL: 'admin' }, 'ADMIN_EMAIL must be an email address'],
+    [{ TWILIO_MPS_BY_SENDER: '+14155238886=200' }, 'TWILIO_MPS_BY_SENDER must be sender=MPS pairs separated by commas, e.g. whatsapp:+14155238886=200 (got "+14155238886=200")'],
+    [{ TWILIO_MPS_BY_SENDER: 'whatsapp:+14155238886' }, 'TWILIO_MPS_BY_SENDER must be sender=MPS pairs'],
+    [{ TWILIO_MPS_BY_SENDER: 'whatsapp:+14155238886=fast' }, 'TWILIO_MPS_BY_SENDER rate of whatsapp:+14155238886 must be a whole number from 1 to 10000 (got "fast")'],
+    [{ TWILIO_MPS_BY_SENDER: 'whatsapp:+14155238886=0' }, 'TWILIO_MPS_BY_SENDER rate of whatsapp:+14155238886 must be a whole number'],
+    [{ TWILIO_MPS_BY_SENDER: 'whatsapp:+14155238886=2.5' }, 'TWILIO_MPS_BY_SENDER rate of whatsapp:+14155238886 must be a whole number'],
+    [{ TWILIO_MPS_BY_SENDER: 'whatsapp:+14155238886=10001' }, 'must be a whole number from 1 to 10000'],
+    [{ TWILIO_MPS_BY_SENDER: 'whatsapp:+14155238886=10,whatsapp:+14155238886=20' }, 'TWILIO_MPS_BY_SENDER names whatsapp:+14155238886 twice'],
+    [{ TWILIO_MPS_BY_SENDER: 'whatsapp:+14155230000=200' }, 'TWILIO_MPS_BY_SENDER names whatsapp:+14155230000, which is not a configured sender'],
   ])('refuses %p with one line naming the variable', (env, expected) => {
     const message = errorOf(env as Record<string, string>);
     expect(message).toContain(expected);
     expect(message).not.toContain('\n');
+  });
+
+  it('holds each sender named in TWILIO_MPS_BY_SENDER to its own rate, the others to TWILIO_MPS', () => {
+    const c = buildConfiguration({
+      TWILIO_WHATSAPP_FROM: 'whatsapp:+14155238886, whatsapp:+14155238887, whatsapp:+14155238888',
+      TWILIO_MPS: '40',
+      TWILIO_MPS_BY_SENDER: ' whatsapp:+14155238886=200 , whatsapp:+14155238888 = 5 ',
+    });
+    expect(c.whatsapp.mps).toBe(40);
+    expect(c.whatsapp.mpsBySender).toEqual({ 'whatsapp:+14155238886': 200, 'whatsapp:+14155238888': 5 });
+    expect(buildConfiguration({}).whatsapp.mpsBySender).toEqual({});
   });
 
   it.each([

@@ -74,8 +74,10 @@ export interface WhatsAppSettings {
   maxAttempts: number;
   backoffMs: number;
   retryLaterMs: number;
-  /** Per sender, across all processes. */
+  /** Per sender, across all processes, unless mpsBySender names the sender. */
   mps: number;
+  /** Senders on a higher (or lower) Twilio throughput tier than TWILIO_MPS (TWILIO_MPS_BY_SENDER). */
+  mpsBySender: Record<string, number>;
   enforceSessionWindow: boolean;
   reconcileAfterMs: number;
   reconcileIntervalMs: number;
@@ -132,6 +134,30 @@ function parseSenders(raw: string | undefined): string[] {
     }
   }
   return senders;
+}
+
+const MAX_MPS = 10_000;
+
+/** `whatsapp:+E164=MPS,...`: each sender at most once, each rate a whole number from 1 to 10,000. */
+export function parseMpsBySender(raw: string | undefined): Record<string, number> {
+  const bySender: Record<string, number> = {};
+  if (!raw) return bySender;
+  for (const entry of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^(.+?)\s*=\s*(\S+)$/.exec(entry);
+    const sender = m?.[1];
+    if (!m || !sender || !/^(whatsapp:\+[1-9]\d{6,14}|MG[0-9a-fA-F]{32})$/.test(sender)) {
+      throw new ConfigError(
+        `Invalid configuration: TWILIO_MPS_BY_SENDER must be sender=MPS pairs separated by commas, e.g. whatsapp:+14155238886=200 (got "${entry}")`,
+      );
+    }
+    const mps = /^\d+$/.test(m[2]) ? Number(m[2]) : NaN;
+    if (!(mps >= 1 && mps <= MAX_MPS)) {
+      throw new ConfigError(`Invalid configuration: TWILIO_MPS_BY_SENDER rate of ${sender} must be a whole number from 1 to ${MAX_MPS} (got "${m[2]}")`);
+    }
+    if (sender in bySender) throw new ConfigError(`Invalid configuration: TWILIO_MPS_BY_SENDER names ${sender} twice`);
+    bySender[sender] = mps;
+  }
+  return bySender;
 }
 
 function parseTrustProxy(raw: string | undefined): boolean | number | string[] {
@@ -192,6 +218,13 @@ export function buildConfiguration(raw: Record<string, string | undefined>): App
       throw new ConfigError('Invalid configuration: TWILIO_WHATSAPP_FROM (whatsapp:+E164) or TWILIO_MESSAGING_SERVICE_SID is required');
     }
     whatsappFrom = [SANDBOX_DEFAULT_FROM];
+  }
+
+  const mpsBySender = parseMpsBySender(env.TWILIO_MPS_BY_SENDER);
+  const unknownSender = Object.keys(mpsBySender).find((s) => !whatsappFrom.includes(s) && s !== messagingServiceSid);
+  if (unknownSender) {
+    // A typo would otherwise leave the sender at TWILIO_MPS without a word.
+    throw new ConfigError(`Invalid configuration: TWILIO_MPS_BY_SENDER names ${unknownSender}, which is not a configured sender (TWILIO_WHATSAPP_FROM or TWILIO_MESSAGING_SERVICE_SID)`);
   }
 
   // Webhook signatures are made with the account's auth token. With API-key credentials the
@@ -298,6 +331,7 @@ export function buildConfiguration(raw: Record<string, string | undefined>): App
       backoffMs: env.WHATSAPP_BACKOFF_MS ?? 2000,
       retryLaterMs: env.WHATSAPP_RETRY_LATER_MS ?? 15 * 60_000,
       mps: env.TWILIO_MPS ?? 80,
+      mpsBySender,
       enforceSessionWindow: env.WHATSAPP_ENFORCE_SESSION_WINDOW ?? false,
       reconcileAfterMs: env.RECONCILE_AFTER_MS ?? 10 * 60_000,
       reconcileIntervalMs: env.RECONCILE_INTERVAL_MS ?? 60_000,

@@ -157,6 +157,10 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer' }) @Min(1) @Max(10000)
   TWILIO_MPS?: number;
 
+  /** Per-sender exceptions to TWILIO_MPS: `whatsapp:+E164=MPS` pairs separated by commas (checked in configuration.ts). */
+  @IsOptional() @Transform(trimmed) @IsString()
+  TWILIO_MPS_BY_SENDER?: string;
+
   @IsOptional() @Transform(toBool) @IsBoolean({ message: 'must be true or false' })
   WHATSAPP_ENFORCE_SESSION_WINDOW?: boolean;
 

@@ -63,6 +63,26 @@ describe('TwilioSandbox faults and control API', () => {
       ]);
     });
 
+    it('sends Retry-After on a 429 when asked to, from a failNext rule or on the probability’s 429s', async () => {
+      sandbox.control.setFaults({ failNext: [{ httpStatus: 429, code: 20429, retryAfterSeconds: 3 }] });
+      const post = () =>
+        fetch(`${baseUrl}/2010-04-01/Accounts/${ACCOUNT_SID}/Messages.json`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: `Basic ${Buffer.from(`${ACCOUNT_SID}:${AUTH_TOKEN}`).toString('base64')}` },
+          body: new URLSearchParams({ To: 'whatsapp:+15551260003', From: WHATSAPP_FROM, Body: 'x' }),
+        });
+      const ruled = await post();
+      expect([ruled.status, ruled.headers.get('retry-after')]).toEqual([429, '3']);
+
+      sandbox.control.setFaults({ rateLimitProbability: 1, rateLimitRetryAfterSeconds: 2 });
+      const rolled = await post();
+      expect([rolled.status, rolled.headers.get('retry-after')]).toEqual([429, '2']);
+
+      sandbox.control.setFaults({ rateLimitRetryAfterSeconds: null });
+      const bare = await post();
+      expect([bare.status, bare.headers.get('retry-after')]).toEqual([429, null]);
+    });
+
     it.each([
       ['rateLimitProbability', 429, 20429, 'Too Many Requests'],
       ['serverErrorProbability', 500, 20500, 'Internal Server Error'],

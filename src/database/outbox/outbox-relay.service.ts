@@ -131,7 +131,10 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
           const route = this.routes.routeFor(jobName);
           // A deployment mistake (a job written by a newer version?): kept, retried, and logged.
           if (!route) throw new Error(`No queue is registered for outbox job ${jobName}`);
-          await route.queue.addBulk(list.map((r) => ({ name: r.jobName, data: r.payload, opts: { ...route.options, jobId: r.jobId } })));
+          const delays = route.delays ? await route.delays(list.map((r) => r.payload)) : [];
+          await route.queue.addBulk(
+            list.map((r, i) => ({ name: r.jobName, data: r.payload, opts: { ...route.options, jobId: r.jobId, ...(delays[i] > 0 ? { delay: delays[i] } : {}) } })),
+          );
         }
       } catch (err) {
         // Redis unreachable: keep the rows, try again later with a growing pause.

@@ -5,6 +5,11 @@ import type { JobsOptions, Queue } from 'bullmq';
 export interface OutboxRoute {
   queue: Queue;
   options: JobsOptions;
+  /**
+   * Milliseconds each job of a batch waits in the queue's delayed set before it may run (the
+   * send jobs' turns in their sender's line); in the order of the payloads given.
+   */
+  delays?: (payloads: Record<string, unknown>[]) => Promise<number[]>;
 }
 
 /**

@@ -1,12 +1,13 @@
 import { Agent } from 'node:http';
 import RequestClient from 'twilio/lib/base/RequestClient';
+import { RetryAfterRequestClient } from './retry-after-request-client';
 
 /**
  * The official client's HTTP layer with Twilio's hosts rewritten to another base URL: the local
  * sandbox, or any Twilio-compatible endpoint set in TWILIO_API_BASE_URL. Everything else
  * (auth, serialisation, paging, errors) stays the real client's.
  */
-export class BaseUrlRequestClient extends RequestClient {
+export class BaseUrlRequestClient extends RetryAfterRequestClient {
   private readonly base: string;
 
   constructor(baseUrl: string, options: RequestClient.RequestClientOptions = {}) {

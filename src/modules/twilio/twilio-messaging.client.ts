@@ -40,6 +40,11 @@ function snapshot(m: MessageInstance): TwilioMessageSnapshot {
 
 type Operation = TwilioCallCompletedEvent['operation'];
 
+/** Twilio refused the request for the rate of the sender or the account, not for anything about the message. */
+export function isRateLimited(e: TwilioRequestError): boolean {
+  return e.httpStatus === 429 || e.twilioCode === TwilioErrorCode.TooManyRequests || e.twilioCode === TwilioErrorCode.ChannelRateLimitExceeded;
+}
+
 function senderOf(req: Pick<OutboundMessageRequest, 'from' | 'messagingServiceSid'>): string {
   return req.from ?? req.messagingServiceSid ?? 'default';
 }
@@ -83,24 +88,37 @@ export class TwilioMessagingClient {
     });
   }
 
-  /** Sends one message, within its sender's throughput (TWILIO_MPS). */
-  async createMessage(req: OutboundMessageRequest, opts: { slotTaken?: boolean } = {}): Promise<TwilioMessageSnapshot> {
+  /**
+   * Sends one message; call takeSlot first. When Twilio refuses it for the sender's rate, the
+   * sender is paused (see SenderRateLimiter.penalize) and the error says when to try again.
+   */
+  async createMessage(req: OutboundMessageRequest): Promise<TwilioMessageSnapshot> {
     const sender = senderOf(req);
-    if (!opts.slotTaken) await this.rateLimiter.acquire(sender);
     try {
-      return await this.create(req);
+      const snapshot = await this.create(req);
+      await this.rateLimiter.succeeded(sender);
+      return snapshot;
     } catch (err) {
       const e = err as TwilioRequestError;
-      if (e.httpStatus === 429 || e.twilioCode === TwilioErrorCode.TooManyRequests || e.twilioCode === TwilioErrorCode.ChannelRateLimitExceeded) {
-        await this.rateLimiter.penalize(sender);
-      }
+      if (isRateLimited(e)) e.senderRetryAt = (await this.rateLimiter.penalize(sender, e.retryAfterMs)).retryAt;
       throw err;
     }
   }
 
-  /** Waits for the sender's next slot (TWILIO_MPS); then call createMessage with slotTaken. */
-  async waitForSlot(req: Pick<OutboundMessageRequest, 'from' | 'messagingServiceSid'>): Promise<void> {
-    await this.rateLimiter.acquire(senderOf(req));
+  /**
+   * Takes the sender's next slot (its TWILIO_MPS) if it comes within `maxWaitMs`, and waits for
+   * it; false when it is further away, and nothing was taken.
+   */
+  async takeSlot(req: Pick<OutboundMessageRequest, 'from' | 'messagingServiceSid'>, maxWaitMs: number): Promise<boolean> {
+    const slot = await this.rateLimiter.takeSlot(senderOf(req), maxWaitMs);
+    if (slot.taken && slot.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, slot.waitMs));
+    return slot.taken;
+  }
+
+  /** When a message that could not have a slot now gets its turn: after everything already scheduled for its sender. */
+  async nextTurn(req: Pick<OutboundMessageRequest, 'from' | 'messagingServiceSid'>): Promise<Date> {
+    const [delayMs] = await this.rateLimiter.takeTurns(senderOf(req), 1);
+    return new Date(Date.now() + delayMs);
   }
 
   private create(req: OutboundMessageRequest): Promise<TwilioMessageSnapshot> {
@@ -182,7 +200,7 @@ export class TwilioMessagingClient {
   }
 
   static toRequestError(err: unknown): TwilioRequestError {
-    const e = err as { code?: unknown; status?: unknown; message?: string; moreInfo?: string };
+    const e = err as { code?: unknown; status?: unknown; message?: string; moreInfo?: string; retryAfterMs?: unknown };
     // RestException: Twilio answered with an error document (numeric code + HTTP status).
     const twilioCode = typeof e?.code === 'number' ? e.code : null;
     const httpStatus = typeof e?.status === 'number' ? e.status : null;
@@ -191,6 +209,7 @@ export class TwilioMessagingClient {
     const timedOut = networkCode === 'ECONNABORTED' || networkCode === 'ETIMEDOUT' || /timeout/i.test(e?.message ?? '');
     const classification = classifyFailure({ twilioCode, httpStatus, networkCode, timedOut });
     const message = e?.message ?? String(err);
-    return new TwilioRequestError(message, twilioCode, httpStatus, networkCode, classification);
+    const retryAfterMs = typeof e?.retryAfterMs === 'number' ? e.retryAfterMs : null;
+    return new TwilioRequestError(message, twilioCode, httpStatus, networkCode, classification, retryAfterMs);
   }
 }

@@ -10,7 +10,7 @@ import { TWILIO_API_ORIGIN, TWILIO_CLIENT, TWILIO_ENDPOINT } from './twilio.cons
 import { TwilioHealthIndicator } from './twilio.health';
 import { TwilioMessagingClient } from './twilio-messaging.client';
 import { TwilioEndpoint, TwilioEndpointKind } from './twilio.types';
-import RequestClient from 'twilio/lib/base/RequestClient';
+import { RetryAfterRequestClient } from './retry-after-request-client';
 import Redis from 'ioredis';
 import { RATE_LIMIT_REDIS, SenderRateLimiter } from './sender-rate-limiter';
 
@@ -44,7 +44,7 @@ export const TWILIO_SANDBOX = Symbol('TWILIO_SANDBOX');
         // The service retries by error code itself, so the client's own 429 retry stays off.
         const clientOptions = { timeout: settings.timeoutMs, keepAlive: true, autoRetry: false };
         const httpClient =
-          endpoint.kind === TwilioEndpointKind.Twilio ? new RequestClient(clientOptions) : new BaseUrlRequestClient(endpoint.baseUrl, clientOptions);
+          endpoint.kind === TwilioEndpointKind.Twilio ? new RetryAfterRequestClient(clientOptions) : new BaseUrlRequestClient(endpoint.baseUrl, clientOptions);
         if (endpoint.kind === TwilioEndpointKind.Sandbox) {
           return twilio(settings.sandbox.accountSid, settings.sandbox.authToken, { httpClient });
         }

@@ -33,10 +33,15 @@ export class TwilioRequestError extends Error {
     readonly httpStatus: number | null,
     readonly networkCode: string | null,
     readonly classification: FailureClassification,
+    /** Twilio's Retry-After on a 429, in milliseconds. */
+    readonly retryAfterMs: number | null = null,
   ) {
     super(message);
     this.name = 'TwilioRequestError';
   }
+
+  /** Set when Twilio refused a send for its sender's rate: when the message has its next turn. */
+  senderRetryAt?: Date;
 }
 
 export enum TwilioEndpointKind {

@@ -83,7 +83,7 @@ describe('BulkSendService', () => {
     expect(outbox.add).toHaveBeenCalledTimes(1);
     expect(outbox.add.mock.calls[0][0]).toBe(tx);
     expect(outbox.add.mock.calls[0][1]).toEqual(
-      rows.map((r) => ({ queue: 'whatsapp', jobName: JobName.SendMessage, jobId: `send-${r.id}`, payload: { messageId: r.id } })),
+      rows.map((r) => ({ queue: 'whatsapp', jobName: JobName.SendMessage, jobId: `send-${r.id}`, payload: { messageId: r.id, from: SENDER } })),
     );
     expect(domainEvents.publish.mock.calls.map(([e]) => e)).toEqual(
       rows.map((r) => ({ type: DomainEventType.MessageAccepted, messageId: r.id, from: SENDER, immediate: false })),

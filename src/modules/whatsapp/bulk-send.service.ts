@@ -87,7 +87,7 @@ export class BulkSendService {
         await this.messages.insert(tx, rows);
         await this.outbox.add(
           tx,
-          rows.map((row) => sendMessageJob(row.id)),
+          rows.map((row) => sendMessageJob(row)),
         );
         if (claim) await this.idempotencyKeys.bindMessages(tx, [{ claimId: claim.id, messageId: null, answer: { status: HttpStatus.ACCEPTED, body: answer } }]);
       });

@@ -70,7 +70,7 @@ export class MessageAcceptor {
       );
       await this.outbox.add(
         tx,
-        batch.map((a) => sendMessageJob(a.id, a.availableAt ? { availableAt: a.availableAt } : {})),
+        batch.map((a) => sendMessageJob({ id: a.id, from: a.prepared.message.from }, a.availableAt ? { availableAt: a.availableAt } : {})),
       );
       await this.idempotencyKeys.bindMessages(
         tx,

@@ -4,7 +4,7 @@ import { LOOKUP_PAGE_SIZE } from '../twilio/twilio-messaging.client';
 import { DEFAULT_STATUS_CALLBACK_OVERRIDES } from '../../config/connection-overrides';
 import { TwilioErrorCode } from '../twilio/twilio-error-codes';
 import { EventSource } from './lifecycle/message-lifecycle.service';
-import { DispatchError, DispatchOutcome } from './message-dispatch.service';
+import { DispatchError, DispatchOutcome, WORKER_SLOT_WAIT_MS } from './message-dispatch.service';
 import { MessageStatus } from './message-status';
 import { phoneOf } from './phone-number';
 import { createWhatsAppTestKit, newRecipient, SENDER, STATUS_CALLBACK_URL, WhatsAppTestKit } from './testing/whatsapp-test-kit';
@@ -47,11 +47,10 @@ describe('MessageDispatchService', () => {
     expect(result.snapshot?.sid).toBe(atTwilio.sid);
     expect(result.message).toMatchObject({ id, messageSid: atTwilio.sid, status: MessageStatus.Queued });
     expect(kit.twilio.calls).toEqual([
-      { operation: 'wait', sender: SENDER },
+      { operation: 'wait', sender: SENDER, maxWaitMs: WORKER_SLOT_WAIT_MS },
       {
         operation: 'create',
         request: { to, from: SENDER, body: 'Your order has shipped', mediaUrls: ['https://example.com/receipt.pdf'], statusCallback: `${STATUS_CALLBACK_URL}#${DEFAULT_STATUS_CALLBACK_OVERRIDES}` },
-        slotTaken: true,
       },
     ]);
     expect(kit.store.row(id)).toMatchObject({
@@ -211,6 +210,64 @@ describe('MessageDispatchService', () => {
     }
     expect((await kit.dispatcher.dispatch(other, attempt(1))).outcome).toBe(DispatchOutcome.Sent);
     expect(kit.twilio.creates().map((c) => c.to)).toEqual(['whatsapp:+5511987654322']);
+  });
+
+  describe('for the sender’s rate', () => {
+    it('sends nothing when the sender’s slot is further away than a worker waits, gives the claim back and names the message’s turn', async () => {
+      const id = await kit.queued();
+      kit.twilio.nextSlotInMs = WORKER_SLOT_WAIT_MS + 1;
+      kit.twilio.nextTurnInMs = 4_000;
+      const before = Date.now();
+
+      const result = await kit.dispatcher.dispatch(id, attempt(1));
+
+      expect(result.outcome).toBe(DispatchOutcome.RateLimited);
+      expect(result.retryAt!.getTime()).toBeGreaterThanOrEqual(before + 4_000);
+      expect(kit.twilio.operations()).toEqual(['wait', 'turn']);
+      expect(kit.store.row(id)).toMatchObject({ status: MessageStatus.Queued, attempts: 0, sendingUntil: null, ambiguousAttemptAt: null, errorCode: null });
+    });
+
+    it('waits longer for the slot when the caller allows it (an immediate send)', async () => {
+      const id = await kit.queued();
+      kit.twilio.nextSlotInMs = 1_500;
+
+      const result = await kit.dispatcher.dispatch(id, { ...attempt(1), maxSlotWaitMs: 2_000 });
+
+      expect(result.outcome).toBe(DispatchOutcome.Sent);
+      expect(kit.twilio.calls[0]).toEqual({ operation: 'wait', sender: SENDER, maxWaitMs: 2_000 });
+    });
+
+    it('takes a 429 as no attempt: the message keeps Twilio’s answer as its last error and waits for the turn Twilio’s pause gives it', async () => {
+      const id = await kit.queued();
+      kit.twilio.nextTurnInMs = 700;
+      kit.twilio.refuseNextCreate(twilioErrors.answered(20429, 429, 'Too Many Requests'));
+      const before = Date.now();
+
+      const result = await kit.dispatcher.dispatch(id, attempt(5));
+
+      expect(result.outcome).toBe(DispatchOutcome.RateLimited);
+      expect(result.retryAt!.getTime()).toBeGreaterThanOrEqual(before + 700);
+      expect(kit.store.row(id)).toMatchObject({ status: MessageStatus.Queued, attempts: 0, sendingUntil: null, ambiguousAttemptAt: null, errorCode: 20429, errorMessage: 'Too Many Requests', failedAt: null });
+      expect(kit.published).toEqual([]);
+
+      const sent = await kit.dispatcher.dispatch(id, attempt(5));
+      expect(sent.outcome).toBe(DispatchOutcome.Sent);
+      expect(kit.store.row(id).attempts).toBe(1);
+    });
+
+    it('clears the mark of an unanswered attempt when the look-up found nothing and the send was then refused for the rate', async () => {
+      const id = await kit.queued();
+      kit.twilio.dropNextCreate();
+      await dispatchError(kit.dispatcher.dispatch(id, attempt(1)));
+      leaseRunsOut(id);
+      kit.twilio.refuseNextCreate(twilioErrors.answered(20429, 429, 'Too Many Requests'));
+
+      const result = await kit.dispatcher.dispatch(id, attempt(2));
+
+      expect(result.outcome).toBe(DispatchOutcome.RateLimited);
+      expect(kit.twilio.operations()).toEqual(['wait', 'create', 'list', 'wait', 'create']);
+      expect(kit.store.row(id)).toMatchObject({ attempts: 1, ambiguousAttemptAt: null, sendingUntil: null });
+    });
   });
 
   it('fails the message at once on a permanent error, with Twilio’s code', async () => {

@@ -15,7 +15,18 @@ export interface DispatchAttempt {
   /** 1-based number of this attempt. */
   attempt: number;
   maxAttempts: number;
+  /**
+   * How long the caller may wait for the sender's next slot (default WORKER_SLOT_WAIT_MS). Beyond
+   * it the message is not sent now: the outcome is RateLimited with the message's new turn.
+   */
+  maxSlotWaitMs?: number;
 }
+
+/**
+ * The longest a worker waits for its sender's slot. Jobs arrive delayed to their sender's turn, so
+ * the slot is normally free or a few milliseconds off; a worker never sits out a sender's backlog.
+ */
+export const WORKER_SLOT_WAIT_MS = 25;
 
 export enum DispatchOutcome {
   Sent = 'sent',
@@ -27,6 +38,11 @@ export enum DispatchOutcome {
   Recovered = 'recovered',
   /** Nothing to do: already has a SID or is no longer waiting to be sent. */
   Skipped = 'skipped',
+  /**
+   * Not sent now for the sender's rate (no slot soon enough, or Twilio answered 429): try again at
+   * `retryAt`. Not an attempt: the claim is given back as if it had not been taken.
+   */
+  RateLimited = 'rate-limited',
 }
 
 export interface DispatchResult {
@@ -124,15 +140,17 @@ export class MessageDispatchService {
         contentVariables: message.contentVariables ?? undefined,
         statusCallback: this.config.get('twilio', { infer: true }).statusCallbackTarget,
       };
-      await this.twilio.waitForSlot(request);
-      // The request leaves now: after a long wait for the sender's rate limit the lease runs from
-      // here, unless another job took the message meanwhile (after a short one the claim's
+      if (!(await this.twilio.takeSlot(request, attempt.maxSlotWaitMs ?? WORKER_SLOT_WAIT_MS))) {
+        return await this.rateLimited(message, await this.twilio.nextTurn(request), null);
+      }
+      // The request leaves now: after a slow look-up or a long wait for the slot the lease runs
+      // from here, unless another job took the message meanwhile (after a short one the claim's
       // lease still covers the request and nobody else can have taken it).
       if (Date.now() - claimedAt > LEASE_SLACK_MS / 2 && !(await this.messages.renewLease(message.id, message.attempts, leaseMs))) {
         return this.notClaimed(messageId);
       }
 
-      const snapshot = await this.twilio.createMessage(request, { slotTaken: true });
+      const snapshot = await this.twilio.createMessage(request);
       const updated = await this.lifecycle.attachSid(message, snapshot);
       return { outcome: DispatchOutcome.Sent, message: updated, snapshot };
     } catch (err) {
@@ -141,6 +159,11 @@ export class MessageDispatchService {
         await this.messages.markUndecided(message.id, message.attempts, err.message);
         this.logger.error(err.message);
         return { outcome: DispatchOutcome.Undecided, message: { ...message, errorMessage: err.message } as WhatsAppMessage };
+      }
+      // Refused for the sender's rate: nothing was created (Twilio said so), so it is no attempt.
+      if (err instanceof TwilioRequestError && err.senderRetryAt && lookedUp) {
+        this.logger.debug(`Twilio refused message ${message.id} for its sender's rate; its turn comes again at ${err.senderRetryAt.toISOString()}`);
+        return await this.rateLimited(message, err.senderRetryAt, err);
       }
       if (!(err instanceof TwilioRequestError)) {
         // Our own failure (database, crash-like): Twilio's part, if any, is over, so free the
@@ -164,6 +187,17 @@ export class MessageDispatchService {
       );
       throw new DispatchError(err, final, reason, ambiguous);
     }
+  }
+
+  /**
+   * Gives the claim back (the attempt is not counted, the lease and the may-be-at-Twilio mark are
+   * cleared: the look-up, if one was needed, has been made and found nothing) and tells the caller
+   * when the message's turn comes. With `refusal`, Twilio's answer is kept as the last error.
+   */
+  private async rateLimited(message: WhatsAppMessage, retryAt: Date, refusal: TwilioRequestError | null): Promise<DispatchResult> {
+    const error = refusal ? { errorCode: refusal.twilioCode ?? null, errorMessage: refusal.message } : null;
+    await this.messages.returnClaim(message.id, message.attempts, error);
+    return { outcome: DispatchOutcome.RateLimited, message: { ...message, attempts: message.attempts - 1, ...(error ?? {}) } as WhatsAppMessage, retryAt };
   }
 
   /**

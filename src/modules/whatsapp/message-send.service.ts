@@ -8,7 +8,7 @@ import { OutboxWriter } from '../../database/outbox/outbox.writer';
 import { operatorHint } from '../twilio/twilio-error-codes';
 import { sendJobId } from './jobs/whatsapp-jobs';
 import { MessageAcceptor } from './message-acceptor';
-import { DispatchError, DispatchResult, MessageDispatchService } from './message-dispatch.service';
+import { DispatchError, DispatchOutcome, DispatchResult, MessageDispatchService } from './message-dispatch.service';
 import { MessageStatus } from './message-status';
 import { prepareSend, SendInput } from './send-preparation';
 import { IdempotencyClaim } from './idempotency/idempotency-claim';
@@ -31,6 +31,8 @@ export interface SendResult {
  * the inline call still gets the message sent (the job finds the SID and stops if it was).
  */
 const IMMEDIATE_SAFETY_NET_MS = 120_000;
+/** How long an immediate send waits for its sender's slot before leaving the message to the workers (202). */
+const IMMEDIATE_SLOT_WAIT_MS = 2_000;
 
 /** Accepts single sends: checks them, stores them with their send job, and sends inline on request. */
 @Injectable()
@@ -80,7 +82,7 @@ export class MessageSendService {
     const queued: SendResult = { success: true, id, messageSid: null, status: MessageStatus.Queued, httpStatus: 202 };
     let result: DispatchResult;
     try {
-      result = await this.dispatcher.dispatch(id, { attempt: 1, maxAttempts });
+      result = await this.dispatcher.dispatch(id, { attempt: 1, maxAttempts, maxSlotWaitMs: IMMEDIATE_SLOT_WAIT_MS });
     } catch (err) {
       const rejected = err instanceof DispatchError && err.final && !err.ambiguous;
       if (!rejected) {
@@ -97,6 +99,11 @@ export class MessageSendService {
         twilioCode: code,
         hint: operatorHint(code) ?? err.cause.classification.hint ?? null,
       });
+    }
+    if (result.outcome === DispatchOutcome.RateLimited) {
+      // The sender is busy (a backlog, Twilio's 429): the job takes its turn in the sender's line.
+      await this.outbox.releaseNow(undefined, sendJobId(id)).catch(() => undefined);
+      return queued;
     }
     // The safety-net job is no longer needed (if dropping it fails, it finds the SID and stops).
     await this.outbox.cancel(undefined, sendJobId(id)).catch(() => undefined);

@@ -3,7 +3,7 @@ import { EventSource } from './lifecycle/message-lifecycle.service';
 import { JobName } from './jobs/whatsapp-jobs';
 import { MessageStatus } from './message-status';
 import { ReconcileReport } from './reconciliation.service';
-import { createWhatsAppTestKit, newRecipient, WhatsAppTestKit } from './testing/whatsapp-test-kit';
+import { createWhatsAppTestKit, newRecipient, SENDER, WhatsAppTestKit } from './testing/whatsapp-test-kit';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -117,7 +117,7 @@ describe('ReconciliationService', () => {
 
     expect(report).toEqual({ ...NOTHING, requeued: 1 });
     expect(kit.store.row(id)).toMatchObject({ status: MessageStatus.Queued, ambiguousAttemptAt: null, attempts: 1 });
-    expect(kit.store.outboxJobs().map((j) => [j.jobName, j.jobId, j.payload])).toEqual([[JobName.SendMessage, `send-${id}-r1`, { messageId: id }]]);
+    expect(kit.store.outboxJobs().map((j) => [j.jobName, j.jobId, j.payload])).toEqual([[JobName.SendMessage, `send-${id}-r1`, { messageId: id, from: SENDER }]]);
     // No longer unanswered, and its job is waiting: the next pass leaves it alone.
     expect(await kit.reconciliation.reconcileOnce()).toEqual(NOTHING);
   });
@@ -214,7 +214,19 @@ describe('ReconciliationService', () => {
 
     expect(await kit.reconciliation.reconcileOnce()).toEqual({ ...NOTHING, requeued: 1 });
     expect(await kit.reconciliation.reconcileOnce()).toEqual(NOTHING);
-    expect(kit.store.outboxJobs().map((j) => [j.jobId, j.payload])).toEqual([[`send-${stalled}-r0`, { messageId: stalled }]]);
+    expect(kit.store.outboxJobs().map((j) => [j.jobId, j.payload])).toEqual([[`send-${stalled}-r0`, { messageId: stalled, from: SENDER }]]);
+  });
+
+  it('leaves alone a message idle for long whose job still waits in the queue for its sender’s turn', async () => {
+    const waiting = await kit.queued();
+    kit.store.patch(waiting, { createdAt: ago(HOUR) });
+    kit.jobsWaiting.add(waiting);
+
+    expect(await kit.reconciliation.reconcileOnce()).toEqual(NOTHING);
+    expect(kit.store.outboxJobs()).toEqual([]);
+
+    kit.jobsWaiting.delete(waiting); // the job is gone (Redis lost it): now it is stalled
+    expect(await kit.reconciliation.reconcileOnce()).toEqual({ ...NOTHING, requeued: 1 });
   });
 
   it('creates the later retry of a 30003 failure that a crash lost, once, and never for a retry', async () => {
@@ -233,7 +245,7 @@ describe('ReconciliationService', () => {
     const retries = kit.store.allMessages().filter((m) => m.retryOf !== null && m.id !== aRetry);
     expect(retries).toEqual([expect.objectContaining({ retryOf: missed, status: MessageStatus.Queued, to: kit.store.row(missed).to, body: kit.store.row(missed).body })]);
     const [job] = kit.store.outboxJobs();
-    expect(job).toMatchObject({ jobId: `send-${retries[0].id}`, payload: { messageId: retries[0].id } });
+    expect(job).toMatchObject({ jobId: `send-${retries[0].id}`, payload: { messageId: retries[0].id, from: SENDER } });
     expect(job.availableAt.getTime()).toBeLessThanOrEqual(Date.now());
     expect(await kit.reconciliation.reconcileOnce()).toEqual(NOTHING);
   });
@@ -257,10 +269,10 @@ describe('ReconciliationService', () => {
     kit.store.failNext('takeForRequeue', new Error('deadlock detected'));
 
     expect(await kit.reconciliation.reconcileOnce()).toEqual({ ...NOTHING, requeued: 1, errors: 1 });
-    expect(kit.store.outboxJobs().map((j) => j.payload)).toEqual([{ messageId: stalled[1] }]);
+    expect(kit.store.outboxJobs().map((j) => j.payload)).toEqual([{ messageId: stalled[1], from: SENDER }]);
 
     expect(await kit.reconciliation.reconcileOnce()).toEqual({ ...NOTHING, requeued: 1 });
-    expect(kit.store.outboxJobs().map((j) => j.payload)).toEqual([{ messageId: stalled[1] }, { messageId: stalled[0] }]);
+    expect(kit.store.outboxJobs().map((j) => j.payload)).toEqual([{ messageId: stalled[1], from: SENDER }, { messageId: stalled[0], from: SENDER }]);
   });
 
   it('goes on applying early callbacks when those of one message fail, and counts the error', async () => {

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { OutboxWriter } from '../../database/outbox/outbox.writer';
+import { PendingSendJobs } from './jobs/pending-send-jobs';
 import { sendMessageJob } from './jobs/whatsapp-jobs';
 import { RetryClass, TWILIO_ERROR_CODES } from '../twilio/twilio-error-codes';
 import { RetryService } from './retry.service';
@@ -52,6 +53,7 @@ export class ReconciliationService {
     private readonly events: DomainEvents,
     private readonly outbox: OutboxWriter,
     private readonly retries: RetryService,
+    private readonly pendingJobs: PendingSendJobs,
   ) {}
 
   async reconcileOnce(olderThanMs = this.config.get('whatsapp', { infer: true }).reconcileAfterMs): Promise<ReconcileReport> {
@@ -170,6 +172,8 @@ export class ReconciliationService {
     const stalled = await this.messages.findStalled(cutoff, BATCH);
     for (const message of stalled) {
       try {
+        // Still waiting for its turn (a sender's backlog takes its time): not stalled.
+        if (await this.pendingJobs.waiting(message)) continue;
         if (await this.requeue(message, cutoff, { clearUnanswered: false })) report.requeued++;
       } catch (err) {
         // One bad row must not stop the rest of the pass.
@@ -183,7 +187,7 @@ export class ReconciliationService {
   private async requeue(message: WhatsAppMessage, cutoff: Date, opts: { clearUnanswered: boolean }): Promise<boolean> {
     return this.messages.transaction(async (tx) => {
       if (!(await this.messages.takeForRequeue(tx, message.id, message.attempts, cutoff, opts.clearUnanswered))) return false;
-      await this.outbox.add(tx, [sendMessageJob(message.id, { attemptSuffix: message.attempts })]);
+      await this.outbox.add(tx, [sendMessageJob(message, { attemptSuffix: message.attempts })]);
       this.logger.warn(`Message ${message.id} was stuck in queued (attempts: ${message.attempts}); queued again`);
       return true;
     });

@@ -85,7 +85,7 @@ describe('RetryService', () => {
       expect(retriesOf(withoutCode)).toHaveLength(1);
       expect(retriesOf(retriedBefore)).toHaveLength(1);
       const jobs = kit.store.outboxJobs();
-      expect(jobs.map((j) => [j.jobName, j.jobId, j.payload])).toEqual(answer.retries.map((r) => [JobName.SendMessage, `send-${r.retryId}`, { messageId: r.retryId }]));
+      expect(jobs.map((j) => [j.jobName, j.jobId, j.payload])).toEqual(answer.retries.map((r) => [JobName.SendMessage, `send-${r.retryId}`, { messageId: r.retryId, from: SENDER }]));
       for (const job of jobs) expect(job.availableAt.getTime()).toBeLessThanOrEqual(Date.now());
     });
 
@@ -138,7 +138,7 @@ describe('RetryService', () => {
       const [retry] = retriesOf(original.id);
       expect(retry).toMatchObject({ status: MessageStatus.Queued, to: kit.store.row(original.id).to });
       const [job] = kit.store.outboxJobs();
-      expect(job).toMatchObject({ jobId: `send-${retry.id}`, payload: { messageId: retry.id } });
+      expect(job).toMatchObject({ jobId: `send-${retry.id}`, payload: { messageId: retry.id, from: SENDER } });
       const retryLaterMs = kit.config.whatsapp.retryLaterMs;
       expect(job.availableAt.getTime()).toBeGreaterThanOrEqual(before + retryLaterMs);
       expect(job.availableAt.getTime()).toBeLessThanOrEqual(after + retryLaterMs);

@@ -100,6 +100,7 @@ export class RetryService implements OnModuleInit {
   async createRetries(originals: WhatsAppMessage[], delayMs: number): Promise<{ id: string; retryId: string }[]> {
     if (originals.length === 0) return [];
     const now = new Date();
+    const senderOf = new Map(originals.map((o) => [o.id, o.from]));
     return this.messages.transaction(async (tx) => {
       const rows = await this.messages.insert(
         tx,
@@ -120,7 +121,7 @@ export class RetryService implements OnModuleInit {
       );
       await this.outbox.add(
         tx,
-        rows.map((r) => sendMessageJob(r.id, delayMs > 0 ? { availableAt: new Date(now.getTime() + delayMs) } : {})),
+        rows.map((r) => sendMessageJob({ id: r.id, from: senderOf.get(r.retryOf!)! }, delayMs > 0 ? { availableAt: new Date(now.getTime() + delayMs) } : {})),
       );
       return rows.map((r) => ({ id: r.retryOf!, retryId: r.id }));
     });

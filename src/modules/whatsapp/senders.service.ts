@@ -16,18 +16,20 @@ export class SendersService {
 
   async list(): Promise<SenderDto[]> {
     const { whatsappFrom, messagingServiceSid } = this.config.get('twilio', { infer: true });
-    const { mps } = this.config.get('whatsapp', { infer: true });
     const senders = whatsappFrom.length > 0 ? whatsappFrom : [messagingServiceSid!];
     const backlog = await this.messages.unsentBacklogBySender();
     return Promise.all(
-      senders.map(async (sender, i) => ({
-        sender,
-        default: i === 0,
-        mps,
-        backlog: backlog.get(sender) ?? 0,
-        backlogSeconds: Math.ceil((backlog.get(sender) ?? 0) / mps),
-        nextSlotInMs: await this.rateLimiter.nextSlotDelayMs(sender),
-      })),
+      senders.map(async (sender, i) => {
+        const mps = this.rateLimiter.mpsOf(sender);
+        return {
+          sender,
+          default: i === 0,
+          mps,
+          backlog: backlog.get(sender) ?? 0,
+          backlogSeconds: Math.ceil((backlog.get(sender) ?? 0) / mps),
+          nextSlotInMs: await this.rateLimiter.nextSlotDelayMs(sender),
+        };
+      }),
     );
   }
 }

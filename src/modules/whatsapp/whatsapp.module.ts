@@ -13,6 +13,7 @@ import { IdempotencyKey } from './idempotency/idempotency-key.entity';
 import { IdempotencyKeyRepository } from './idempotency/idempotency-key.repository';
 import { IDEMPOTENCY_LEASE, IdempotencyService, leaseFor } from './idempotency/idempotency.service';
 import { InboundMessageService } from './inbound-message.service';
+import { PendingSendJobs } from './jobs/pending-send-jobs';
 import { WhatsAppJobRoutes } from './jobs/whatsapp-job-routes';
 import { WhatsAppProcessor } from './jobs/whatsapp.processor';
 import { MessageLifecycleService } from './lifecycle/message-lifecycle.service';
@@ -56,6 +57,7 @@ import { WhatsAppController } from './whatsapp.controller';
     ReconciliationService,
     SendersService,
     WhatsAppJobRoutes,
+    PendingSendJobs,
     WhatsAppProcessor,
   ],
   exports: [MessageSendService, MessageQueryService, MessageLifecycleService, InboundMessageService, ContactPolicyService],

@@ -1,14 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { TwilioErrorCode } from '../twilio-error-codes';
-import { LOOKUP_MAX_PAGES, LOOKUP_PAGE_SIZE, MessageLookup, TwilioMessagingClient } from '../twilio-messaging.client';
+import { isRateLimited, LOOKUP_MAX_PAGES, LOOKUP_PAGE_SIZE, MessageLookup, TwilioMessagingClient } from '../twilio-messaging.client';
 import { OutboundMessageRequest, TwilioMessageSnapshot, TwilioRequestError } from '../twilio.types';
 
-export type TwilioMessagingClientApi = Pick<TwilioMessagingClient, 'createMessage' | 'waitForSlot' | 'fetchMessage' | 'listMessagesSince'>;
+export type TwilioMessagingClientApi = Pick<TwilioMessagingClient, 'createMessage' | 'takeSlot' | 'nextTurn' | 'fetchMessage' | 'listMessagesSince'>;
 
 /** One call the service made to Twilio, in order. */
 export type TwilioCall =
-  | { operation: 'wait'; sender: string }
-  | { operation: 'create'; request: OutboundMessageRequest; slotTaken: boolean }
+  | { operation: 'wait'; sender: string; maxWaitMs: number }
+  | { operation: 'turn'; sender: string }
+  | { operation: 'create'; request: OutboundMessageRequest }
   | { operation: 'list'; to: string; from: string | undefined }
   | { operation: 'fetch'; sid: string };
 
@@ -43,8 +44,12 @@ export class FakeTwilioMessagingClient implements TwilioMessagingClientApi {
   readonly calls: TwilioCall[] = [];
   /** Twilio's message log, oldest first. */
   readonly log: TwilioMessageSnapshot[] = [];
-  /** Runs while waitForSlot waits (what other workers do during a rate-limit wait). */
+  /** Runs while takeSlot waits (what other workers do during a rate-limit wait). */
   duringWaitForSlot?: () => Promise<void>;
+  /** How far away the sender's next slot is: takeSlot refuses when it is further than allowed. */
+  nextSlotInMs = 0;
+  /** How far away a new turn of the sender is (nextTurn, and after a refusal for the rate). */
+  nextTurnInMs = 0;
   /** Runs when a create request arrives, before Twilio answers. */
   onCreate?: (request: OutboundMessageRequest) => Promise<void>;
   /** Runs while a list request is in flight (what other workers do meanwhile). */
@@ -112,16 +117,27 @@ export class FakeTwilioMessagingClient implements TwilioMessagingClientApi {
 
   // --- TwilioMessagingClient -------------------------------------------------------------------------
 
-  async waitForSlot(req: Pick<OutboundMessageRequest, 'from' | 'messagingServiceSid'>): Promise<void> {
-    this.calls.push({ operation: 'wait', sender: req.from ?? req.messagingServiceSid ?? 'default' });
+  async takeSlot(req: Pick<OutboundMessageRequest, 'from' | 'messagingServiceSid'>, maxWaitMs: number): Promise<boolean> {
+    this.calls.push({ operation: 'wait', sender: senderOf(req), maxWaitMs });
+    if (this.nextSlotInMs > maxWaitMs) return false;
     await this.duringWaitForSlot?.();
+    return true;
   }
 
-  async createMessage(req: OutboundMessageRequest, opts: { slotTaken?: boolean } = {}): Promise<TwilioMessageSnapshot> {
-    this.calls.push({ operation: 'create', request: copyRequest(req), slotTaken: !!opts.slotTaken });
+  async nextTurn(req: Pick<OutboundMessageRequest, 'from' | 'messagingServiceSid'>): Promise<Date> {
+    this.calls.push({ operation: 'turn', sender: senderOf(req) });
+    return new Date(this.now().getTime() + this.nextTurnInMs);
+  }
+
+  async createMessage(req: OutboundMessageRequest): Promise<TwilioMessageSnapshot> {
+    this.calls.push({ operation: 'create', request: copyRequest(req) });
     await this.onCreate?.(req);
     const behaviour = this.createBehaviours.shift();
-    if (behaviour?.kind === 'refuse' || behaviour?.kind === 'not-reached') throw behaviour.error;
+    if (behaviour?.kind === 'refuse' || behaviour?.kind === 'not-reached') {
+      // As TwilioMessagingClient does: a refusal for the rate says when the message's turn comes.
+      if (isRateLimited(behaviour.error)) behaviour.error.senderRetryAt = new Date(this.now().getTime() + this.nextTurnInMs);
+      throw behaviour.error;
+    }
     const created = this.snapshot({
       to: req.to,
       from: req.from ?? MESSAGING_SERVICE_PICKED_SENDER,
@@ -168,6 +184,10 @@ export class FakeTwilioMessagingClient implements TwilioMessagingClientApi {
       ...fields,
     };
   }
+}
+
+function senderOf(req: Pick<OutboundMessageRequest, 'from' | 'messagingServiceSid'>): string {
+  return req.from ?? req.messagingServiceSid ?? 'default';
 }
 
 function copyRequest(req: OutboundMessageRequest): OutboundMessageRequest {

@@ -12,6 +12,8 @@ export enum JobName {
 
 export interface SendMessageJob {
   messageId: string;
+  /** The message's sender (or Messaging Service SID): its turn is taken as the job is queued. Absent in jobs written by earlier versions. */
+  from?: string;
 }
 
 export type ReconcileJob = Record<string, never>;
@@ -57,12 +59,12 @@ export function sendJobId(messageId: string): string {
  * The outbox entry that sends a message. `attemptSuffix` gives a re-queued message a fresh job
  * id (its old one may still be held by a failed job); `availableAt` delays it.
  */
-export function sendMessageJob(messageId: string, opts: { availableAt?: Date; attemptSuffix?: number } = {}): OutboxJob {
+export function sendMessageJob(message: { id: string; from: string }, opts: { availableAt?: Date; attemptSuffix?: number } = {}): OutboxJob {
   return {
     queue: WHATSAPP_QUEUE,
     jobName: JobName.SendMessage,
-    jobId: opts.attemptSuffix === undefined ? sendJobId(messageId) : `${sendJobId(messageId)}-r${opts.attemptSuffix}`,
-    payload: { messageId } satisfies SendMessageJob,
+    jobId: opts.attemptSuffix === undefined ? sendJobId(message.id) : `${sendJobId(message.id)}-r${opts.attemptSuffix}`,
+    payload: { messageId: message.id, from: message.from } satisfies SendMessageJob,
     ...(opts.availableAt ? { availableAt: opts.availableAt } : {}),
   };
 }

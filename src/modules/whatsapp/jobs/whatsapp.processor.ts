@@ -59,8 +59,9 @@ export class WhatsAppProcessor extends WorkerHost implements OnApplicationBootst
     const maxAttempts = job.opts.attempts ?? 1;
     try {
       const result = await this.dispatcher.dispatch(job.data.messageId, { attempt: job.attemptsMade + 1, maxAttempts });
-      if (result.outcome === DispatchOutcome.Deferred && result.retryAt) {
-        // Waiting for Twilio to be done with an unanswered request is not an attempt.
+      if ((result.outcome === DispatchOutcome.Deferred || result.outcome === DispatchOutcome.RateLimited) && result.retryAt) {
+        // Waiting for Twilio to be done with an unanswered request, or for the sender's turn, is
+        // not an attempt, and holds no worker: the job waits in the delayed set.
         await job.moveToDelayed(result.retryAt.getTime(), token);
         throw new DelayedError();
       }

@@ -249,6 +249,21 @@ export class WhatsAppMessageRepository {
     return affected > 0;
   }
 
+  /**
+   * Undoes the claim of attempt number `attempts`, which sent nothing (the sender's rate): the
+   * attempt no longer counts, and the lease and the may-be-at-Twilio mark are cleared. `error`,
+   * when given, is kept as the message's last error (Twilio's 429).
+   */
+  async returnClaim(id: string, attempts: number, error: { errorCode: number | null; errorMessage: string } | null): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE "WhatsAppMessage" m
+          SET attempts = m.attempts - 1, "sendingUntil" = NULL, "ambiguousAttemptAt" = NULL, "updatedAt" = now(),
+              "errorCode" = CASE WHEN $3 THEN $4 ELSE m."errorCode" END, "errorMessage" = CASE WHEN $3 THEN $5 ELSE m."errorMessage" END
+        WHERE m.id = $1 AND m.attempts = $2 AND ${UNSENT}`,
+      [id, attempts, error !== null, error?.errorCode ?? null, error?.errorMessage ?? null],
+    );
+  }
+
   /** Frees the lease of attempt number `attempts` at once (our own failure; the mark stays). */
   async releaseLease(id: string, attempts: number): Promise<void> {
     await this.dataSource.query(`UPDATE "WhatsAppMessage" m SET "sendingUntil" = NULL, "updatedAt" = now() WHERE m.id = $1 AND m.attempts = $2`, [id, attempts]);

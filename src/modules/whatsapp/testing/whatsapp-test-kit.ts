@@ -13,6 +13,7 @@ import { contactKey } from '../phone-number';
 import { MessageEventRepository } from '../messages/message-event.repository';
 import { InMemoryMessageStore } from '../messages/testing/in-memory-message-store';
 import { NewMessage, WhatsAppMessageRepository } from '../messages/whatsapp-message.repository';
+import { PendingSendJobs } from '../jobs/pending-send-jobs';
 import { ReconciliationService } from '../reconciliation.service';
 import { RetryService } from '../retry.service';
 
@@ -88,7 +89,10 @@ export function createWhatsAppTestKit(env: Record<string, string> = {}) {
   const dispatcher = new MessageDispatchService(messages, twilioProvider, lifecycle, configService, events);
   const retries = new RetryService(messages, outbox, events, configService, contactPolicy);
   retries.onModuleInit();
-  const reconciliation = new ReconciliationService(messages, twilioProvider, lifecycle, dispatcher, configService, events, outbox, retries);
+  /** Messages whose send job is still in the queue (PendingSendJobs). */
+  const jobsWaiting = new Set<string>();
+  const pendingJobs = { waiting: async (m: { id: string }) => jobsWaiting.has(m.id) } as unknown as PendingSendJobs;
+  const reconciliation = new ReconciliationService(messages, twilioProvider, lifecycle, dispatcher, configService, events, outbox, retries, pendingJobs);
 
   /** Stores an outbound message as an accepted send does (queued, not yet attempted). */
   async function queued(over: Partial<NewMessage> = {}): Promise<string> {
@@ -108,7 +112,7 @@ export function createWhatsAppTestKit(env: Record<string, string> = {}) {
     return row.id;
   }
 
-  return { store, twilio, contacts, events, published, config, lifecycle, dispatcher, retries, reconciliation, queued };
+  return { store, twilio, contacts, events, published, config, lifecycle, dispatcher, retries, reconciliation, queued, jobsWaiting };
 }
 
 export type WhatsAppTestKit = ReturnType<typeof createWhatsAppTestKit>;

@@ -397,6 +397,21 @@ export class InMemoryWhatsAppMessageRepository implements WhatsAppMessageReposit
     return true;
   }
 
+  async returnClaim(id: string, attempts: number, error: { errorCode: number | null; errorMessage: string } | null): Promise<void> {
+    this.store.fault('returnClaim');
+    const row = this.get(id);
+    if (!row || row.attempts !== attempts || !isUnsent(row)) return;
+    this.store.update(id, (m) => {
+      m.attempts -= 1;
+      m.sendingUntil = null;
+      m.ambiguousAttemptAt = null;
+      if (error) {
+        m.errorCode = error.errorCode;
+        m.errorMessage = error.errorMessage;
+      }
+    });
+  }
+
   async releaseLease(id: string, attempts: number): Promise<void> {
     this.store.fault('releaseLease');
     const row = this.get(id);
