@@ -1,5 +1,7 @@
 import { buildConfiguration } from '../../config/configuration';
-import { configuredSecrets, REDACTED, scrubLoggedRequest, scrubSecrets } from './redaction';
+import pino from 'pino';
+import { Writable } from 'node:stream';
+import { configuredSecrets, REDACT_PATHS, REDACTED, scrubLoggedRequest, scrubSecrets } from './redaction';
 
 const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U';
 
@@ -8,6 +10,14 @@ describe('scrubSecrets', () => {
     expect(scrubSecrets(`Authorization: Bearer ${JWT} failed`, [])).toBe(`Authorization: Bearer ${REDACTED} failed`);
     expect(scrubSecrets('Basic QUM6c2VjcmV0', [])).toBe(`Basic ${REDACTED}`);
     expect(scrubSecrets(`token=${JWT}`, [])).toBe(`token=${REDACTED}`);
+  });
+
+  it('censors API keys anywhere in free text', () => {
+    const key = `wsk_${'A1b2_C3d-'.repeat(4)}xyz4567`;
+    expect(scrubSecrets(`X-API-Key: ${key} was refused`, [])).toBe(`X-API-Key: ${REDACTED} was refused`);
+    expect(scrubSecrets(`curl -H "Authorization: Bearer ${key}"`, [])).toBe(`curl -H "Authorization: Bearer ${REDACTED}"`);
+    expect(scrubSecrets(`/x?x-api-key=${key}`, [])).toBe(`/x?x-api-key=${REDACTED}`);
+    expect(scrubSecrets('the wsk_ prefix names an API key', [])).toBe('the wsk_ prefix names an API key');
   });
 
   it('censors credentials in query strings and leaves other parameters alone', () => {
@@ -49,5 +59,21 @@ describe('scrubLoggedRequest', () => {
     expect(out.url).toMatch(/^\/api\/v1\/whatsapp\/status\?pad=q+…\(\+\d+ chars\)$/);
     expect(Object.keys(out.query as object)).toHaveLength(21);
     expect((out.query as Record<string, string>)['…']).toBe('480 more');
+  });
+});
+
+describe('REDACT_PATHS', () => {
+  it('censors an X-API-Key header and a created key or password in logged objects', () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()) });
+    const log = pino({ redact: { paths: REDACT_PATHS, censor: REDACTED } }, sink);
+    const key = `wsk_${'k'.repeat(43)}`;
+    log.info({ req: { headers: { 'x-api-key': key } } }, 'request');
+    log.info({ config: { headers: { 'x-api-key': key } } }, 'outgoing');
+    log.info({ res: { body: { apiKey: key, generatedPassword: 'generated-password-1' } } }, 'answer');
+    const text = lines.join('');
+    expect(text).not.toContain(key);
+    expect(text).not.toContain('generated-password-1');
+    expect(text.match(/\[REDACTED\]/g)).toHaveLength(4);
   });
 });

@@ -19,10 +19,13 @@ export const REDACT_PATHS: string[] = [
   'res.headers["set-cookie"]',
   'headers.authorization',
   'headers["x-twilio-signature"]',
+  'headers["x-api-key"]',
   '*.headers.authorization',
   '*.headers.Authorization',
   '*.headers["x-twilio-signature"]',
-  ...['password', 'accessToken', 'token', 'authToken', 'apiSecret', 'jwt', 'jwtSecret', 'secret', 'metricsToken'].flatMap((key) => [
+  '*.headers["x-api-key"]',
+  '*.headers["X-API-Key"]',
+  ...['password', 'generatedPassword', 'apiKey', 'accessToken', 'token', 'authToken', 'apiSecret', 'jwt', 'jwtSecret', 'secret', 'metricsToken'].flatMap((key) => [
     key,
     `*.${key}`,
     `*.*.${key}`,
@@ -31,8 +34,10 @@ export const REDACT_PATHS: string[] = [
 
 const BEARER_RE = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
 /** Query parameters some clients put credentials in (`?access_token=...`): their values are censored. */
-const QUERY_SECRET_KEYS = ['access_token', 'token', 'api_key', 'apikey', 'password', 'secret', 'auth', 'authorization', 'signature', 'jwt'];
+const QUERY_SECRET_KEYS = ['access_token', 'token', 'api_key', 'apikey', 'x-api-key', 'password', 'secret', 'auth', 'authorization', 'signature', 'jwt'];
 const QUERY_SECRET_RE = new RegExp(`([?&](?:${QUERY_SECRET_KEYS.join('|')})=)[^&#\\s"']*`, 'gi');
+/** API keys (api-key-credential.ts) wherever they appear: a header echoed in an error, a pasted curl line. */
+const API_KEY_RE = /\bwsk_[A-Za-z0-9_-]{8,}/g;
 const JWT_RE = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+/g;
 /** Shorter values are too likely to match ordinary text. */
 const MIN_SECRET_LENGTH = 8;
@@ -51,9 +56,9 @@ export function configuredSecrets(config: AppConfig): string[] {
   return [...new Set(values.filter((v): v is string => typeof v === 'string' && v.length >= MIN_SECRET_LENGTH))];
 }
 
-/** Censors bearer/basic credentials, JWTs, credentials in query strings and known secret values inside free text (log messages, URLs, error stacks). */
+/** Censors bearer/basic credentials, JWTs, API keys, credentials in query strings and known secret values inside free text (log messages, URLs, error stacks). */
 export function scrubSecrets(text: string, secrets: readonly string[]): string {
-  let out = text.replace(BEARER_RE, `$1 ${REDACTED}`).replace(JWT_RE, REDACTED).replace(QUERY_SECRET_RE, `$1${REDACTED}`);
+  let out = text.replace(BEARER_RE, `$1 ${REDACTED}`).replace(JWT_RE, REDACTED).replace(API_KEY_RE, REDACTED).replace(QUERY_SECRET_RE, `$1${REDACTED}`);
   for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
   return out;
 }
