@@ -95,7 +95,8 @@ function mountApiDocs(app: NestFastifyApplication): void {
       .setTitle('WhatsApp delivery service')
       .setDescription('Send WhatsApp messages through Twilio and know where each one is.')
       .setVersion('1.0')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT or API key (wsk_...)' })
+      .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'api-key')
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });

@@ -4,7 +4,7 @@ import { ConfigError } from './env.validation';
 const TWILIO_AUTH_TOKEN_RE = /^[0-9a-fA-F]{32}$/;
 /** A random 32-byte secret in hex or base64 has well over this many different characters. */
 const MIN_DISTINCT_SECRET_CHARACTERS = 10;
-const MIN_ADMIN_PASSWORD_LENGTH = 12;
+export const MIN_ADMIN_PASSWORD_LENGTH = 12;
 /** Passwords a guesser tries first; compared case-insensitively, with digits and symbols stripped from the ends. */
 const COMMON_PASSWORDS = new Set([
   'password', 'passw0rd', 'admin', 'administrator', 'changeme', 'letmein', 'welcome', 'qwerty', 'qwertyuiop',
@@ -19,7 +19,8 @@ function distinctCharacters(value: string): number {
   return new Set(value).size;
 }
 
-function isWeakPassword(password: string): boolean {
+/** ADMIN_PASSWORD in production, and every password set over the users API. */
+export function isWeakPassword(password: string): boolean {
   if (password.length < MIN_ADMIN_PASSWORD_LENGTH || distinctCharacters(password) < 5) return true;
   const core = password.toLowerCase().replace(/^[\d\W_]+|[\d\W_]+$/g, '');
   return core === '' || COMMON_PASSWORDS.has(core) || /^(0123456789|1234567890|123456789012)/.test(password);

@@ -1,4 +1,5 @@
 import { User } from '../modules/auth/entities/user.entity';
+import { ApiKey } from '../modules/auth/entities/api-key.entity';
 import { OutboxEntry } from './outbox/outbox-entry.entity';
 import { Contact } from '../modules/whatsapp/entities/contact.entity';
 import { MessageEvent } from '../modules/whatsapp/entities/message-event.entity';
@@ -6,4 +7,4 @@ import { WhatsAppMessage } from '../modules/whatsapp/entities/whatsapp-message.e
 import { IdempotencyKey } from '../modules/whatsapp/idempotency/idempotency-key.entity';
 
 /** Listed explicitly (no globs) so the app, the CLI and the tests load the same entities from ts or js. */
-export const ENTITIES = [User, WhatsAppMessage, MessageEvent, Contact, OutboxEntry, IdempotencyKey];
+export const ENTITIES = [User, ApiKey, WhatsAppMessage, MessageEvent, Contact, OutboxEntry, IdempotencyKey];

@@ -5,6 +5,7 @@ import { DeliveryRollups1764380000000 } from '../../migrations/1764380000000-Del
 import { RollupJournal1764390000000 } from '../../migrations/1764390000000-RollupJournal';
 import { AttachSid1764400000000 } from '../../migrations/1764400000000-AttachSid';
 import { IdempotencyKeyMessage1764430000000 } from '../../migrations/1764430000000-IdempotencyKeyMessage';
+import { ApiKeys1764440000000 } from '../../migrations/1764440000000-ApiKeys';
 
 /** In order. The TypeORM CLI generates new files in migrations/; add each one here. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   RollupJournal1764390000000,
   AttachSid1764400000000,
   IdempotencyKeyMessage1764430000000,
+  ApiKeys1764440000000,
 ];

@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { isUUID } from 'class-validator';
 import { JsonWebTokenError } from 'jsonwebtoken';
+import { API_KEY_PREFIX } from './credentials';
+import { ApiKeyRejection, ApiKeysService } from './api-keys.service';
 import { AccessTokenClaims, AuthenticatedUser } from './auth.types';
 import { UsersService } from './users.service';
 
@@ -23,6 +25,7 @@ export class AccessTokenVerifier {
   constructor(
     private readonly jwt: JwtService,
     private readonly users: UsersService,
+    private readonly apiKeys: ApiKeysService,
   ) {}
 
   /**
@@ -50,7 +53,13 @@ export class AccessTokenVerifier {
     return { id: user.id, email: user.email, role: user.role };
   }
 
+  /** A bearer token or an API key (`wsk_...`), for the routes outside Nest's guards. */
   async verify(token: string): Promise<TokenVerification> {
+    if (token.startsWith(API_KEY_PREFIX)) {
+      const verified = await this.apiKeys.verify(token);
+      if ('user' in verified) return verified;
+      return { rejection: verified.rejection === ApiKeyRejection.Expired ? TokenRejection.Expired : TokenRejection.Invalid };
+    }
     let claims: AccessTokenClaims;
     try {
       claims = await this.claims(token);

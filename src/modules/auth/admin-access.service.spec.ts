@@ -6,6 +6,9 @@ import jwt from 'jsonwebtoken';
 import { AuthSettings } from '../../config/configuration';
 import { AccessTokenVerifier } from './access-token.verifier';
 import { AccessDecision, AdminAccessService, bearerToken } from './admin-access.service';
+import { generateApiKey } from './credentials';
+import { ApiKeysService } from './api-keys.service';
+import { ApiKey } from './entities/api-key.entity';
 import { AuthenticatedUser } from './auth.types';
 import { User, UserRole } from './entities/user.entity';
 import { jwtModuleOptions } from './jwt-options';
@@ -36,6 +39,14 @@ const usersTable = {
   findOne: async ({ where }: { where: { id: string } }): Promise<User | null> => rows.find((u) => u.id === where.id) ?? null,
 };
 
+const adminKey = generateApiKey();
+const senderKey = generateApiKey();
+const expiredKey = generateApiKey();
+const keyRow = (secretHash: string, role: UserRole, fields: Partial<ApiKey> = {}) =>
+  Object.assign(new ApiKey(), { id: '7a0f6c1e-1b2a-4c3d-8e4f-5a6b7c8d9e0' + role.length, name: role, role, secretHash, createdBy: admin.id, revokedAt: null, expiresAt: null, lastUsedAt: new Date(), ...fields });
+const keyRows = [keyRow(adminKey.secretHash, UserRole.Admin), keyRow(senderKey.secretHash, UserRole.Sender), keyRow(expiredKey.secretHash, UserRole.Admin, { expiresAt: new Date(Date.now() - 1000) })];
+const apiKeysTable = { findOneBy: async ({ secretHash }: { secretHash: string }) => keyRows.find((k) => k.secretHash === secretHash) ?? null };
+
 const claimsOf = (u: Pick<User, 'id' | 'email' | 'role'>) => ({ sub: u.id, email: u.email, role: u.role });
 const signed = (payload: object, secret: string, options: jwt.SignOptions) => jwt.sign(payload, secret, options);
 const b64url = (obj: object) => Buffer.from(JSON.stringify(obj)).toString('base64url');
@@ -53,7 +64,9 @@ describe('AdminAccessService', () => {
         AdminAccessService,
         JwtStrategy,
         UsersService,
+        ApiKeysService,
         { provide: getRepositoryToken(User), useValue: usersTable },
+        { provide: getRepositoryToken(ApiKey), useValue: apiKeysTable },
         { provide: ConfigService, useValue: new ConfigService({ auth: AUTH }) },
       ],
     }).compile();
@@ -113,6 +126,13 @@ describe('AdminAccessService', () => {
     expect(result.decision).toBe(AccessDecision.Unauthenticated);
     expect(result.message).toMatch(message);
     expect(await strategyUser(token)).toBe(false);
+  });
+
+  it('takes an API key as the bearer token: an admin key in, a sender key 403, an expired or unknown key 401', async () => {
+    expect(await access.adminAccess(adminKey.key)).toEqual({ decision: AccessDecision.Allowed, message: 'ok' });
+    expect(await access.adminAccess(senderKey.key)).toEqual({ decision: AccessDecision.Forbidden, message: 'This needs the admin role' });
+    expect(await access.adminAccess(expiredKey.key)).toMatchObject({ decision: AccessDecision.Unauthenticated, message: expect.stringMatching(/expired/) });
+    expect(await access.adminAccess(generateApiKey().key)).toEqual({ decision: AccessDecision.Unauthenticated, message: 'Invalid access token' });
   });
 
   it('asks for a token when there is none', async () => {

@@ -17,11 +17,8 @@ export interface AccessResult {
 
 export const ACCESS_ALLOWED: AccessResult = { decision: AccessDecision.Allowed, message: 'ok' };
 
-export function bearerToken(header: string | string[] | undefined): string | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
-  const m = value ? /^Bearer\s+(\S+)\s*$/i.exec(value) : null;
-  return m?.[1];
-}
+// Where it always lived, for the routes outside Nest's guards; it sits with the API key parsing now.
+export { bearerToken } from './credentials';
 
 /**
  * Admin access for the routes that live outside Nest's guards (/metrics on its own port, the

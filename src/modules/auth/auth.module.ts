@@ -8,26 +8,30 @@ import { AccessTokenVerifier } from './access-token.verifier';
 import { AdminAccessService } from './admin-access.service';
 import { MetricsAccessService } from './metrics-access.service';
 import { AdminBootstrapService } from './admin-bootstrap.service';
+import { ApiKeysController } from './api-keys.controller';
+import { ApiKeysService } from './api-keys.service';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
+import { ApiKey } from './entities/api-key.entity';
 import { User } from './entities/user.entity';
 import { JwtAuthGuard } from './guards/jwt-auth.guard';
 import { RolesGuard } from './guards/roles.guard';
 import { JwtStrategy } from './strategies/jwt.strategy';
 import { jwtModuleOptions } from './jwt-options';
+import { UsersController } from './users.controller';
 import { UsersService } from './users.service';
 
 @Module({
   imports: [
-    TypeOrmModule.forFeature([User]),
+    TypeOrmModule.forFeature([User, ApiKey]),
     PassportModule,
     JwtModule.registerAsync({
       inject: [ConfigService],
       useFactory: (config: ConfigService<AppConfig, true>) => jwtModuleOptions(config.get('auth', { infer: true })),
     }),
   ],
-  controllers: [AuthController],
-  providers: [AuthService, UsersService, AccessTokenVerifier, JwtStrategy, JwtAuthGuard, RolesGuard, AdminAccessService, MetricsAccessService, AdminBootstrapService],
-  exports: [UsersService, AccessTokenVerifier, JwtAuthGuard, RolesGuard, AdminAccessService, MetricsAccessService, AdminBootstrapService],
+  controllers: [AuthController, ApiKeysController, UsersController],
+  providers: [AuthService, UsersService, ApiKeysService, AccessTokenVerifier, JwtStrategy, JwtAuthGuard, RolesGuard, AdminAccessService, MetricsAccessService, AdminBootstrapService],
+  exports: [UsersService, ApiKeysService, AccessTokenVerifier, JwtAuthGuard, RolesGuard, AdminAccessService, MetricsAccessService, AdminBootstrapService],
 })
 export class AuthModule {}

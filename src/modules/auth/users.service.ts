@@ -1,7 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
+import { isUUID } from 'class-validator';
 import { randomBytes } from 'node:crypto';
 import { Repository } from 'typeorm';
+import { DomainException } from '../../common/errors/domain.exception';
+import { ErrorCode } from '../../common/errors/error-code';
 import { User, UserRole } from './entities/user.entity';
 import { hashPassword } from './password-hasher';
 
@@ -11,10 +14,22 @@ export interface CreatedUser {
   generatedPassword?: string;
 }
 
+export interface UserChanges {
+  role?: UserRole;
+  active?: boolean;
+  password?: string;
+  /** Generate a new password (answered once). */
+  resetPassword?: boolean;
+}
+
 export class UserAlreadyExistsError extends Error {
   constructor(email: string) {
     super(`A user with email ${email} already exists`);
   }
+}
+
+function userNotFound(id: string): DomainException {
+  return new DomainException(ErrorCode.UserNotFound, `No user with id ${id}`);
 }
 
 /**
@@ -50,6 +65,53 @@ export class UsersService {
   async setActive(id: string, active: boolean): Promise<void> {
     await this.users.update({ id }, { active });
     this.activeCache.delete(id);
+  }
+
+  /** Oldest first, so the first admin leads the list. */
+  list(): Promise<User[]> {
+    return this.users.find({ order: { createdAt: 'ASC', id: 'ASC' } });
+  }
+
+  /**
+   * Changes a user's role, active flag or password. No change may leave the service without an
+   * active admin (nobody could then manage users without a shell): the active admins are locked
+   * first, so two admins demoting each other at the same moment cannot both succeed.
+   */
+  async update(id: string, changes: UserChanges): Promise<CreatedUser> {
+    if (changes.password !== undefined && changes.resetPassword) {
+      throw new DomainException(ErrorCode.ValidationFailed, 'Send either password or resetPassword: true, not both');
+    }
+    if (changes.role === undefined && changes.active === undefined && changes.password === undefined && !changes.resetPassword) {
+      throw new DomainException(ErrorCode.ValidationFailed, 'Nothing to change: send role, active, password or resetPassword: true');
+    }
+    if (!isUUID(id)) throw userNotFound(id);
+    const generatedPassword = changes.resetPassword ? UsersService.generatePassword() : undefined;
+    const newPassword = changes.password ?? generatedPassword;
+    // Hashed before the transaction: the locks are held for the update only, not ~20 ms of argon2.
+    const passwordHash = newPassword === undefined ? undefined : await hashPassword(newPassword);
+    const user = await this.users.manager.transaction(async (em) => {
+      const admins = await em
+        .createQueryBuilder(User, 'u')
+        .setLock('pessimistic_write')
+        .where('u.role = :role AND u.active', { role: UserRole.Admin })
+        .getMany();
+      const target = await em.findOne(User, { where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!target) throw userNotFound(id);
+      const losesAdmin = target.role === UserRole.Admin && target.active && ((changes.role !== undefined && changes.role !== UserRole.Admin) || changes.active === false);
+      if (losesAdmin && admins.length <= 1) {
+        throw new DomainException(ErrorCode.LastActiveAdmin, `${target.email} is the last active admin: make another user an admin first`);
+      }
+      await em.update(User, { id }, { ...(changes.role !== undefined && { role: changes.role }), ...(changes.active !== undefined && { active: changes.active }), ...(passwordHash && { passwordHash }) });
+      return em.findOneOrFail(User, { where: { id } });
+    });
+    this.activeCache.delete(id);
+    return { user, generatedPassword };
+  }
+
+  async findOrFail(id: string): Promise<User> {
+    const user = isUUID(id) ? await this.findById(id) : null;
+    if (!user) throw userNotFound(id);
+    return user;
   }
 
   static generatePassword(): string {

@@ -5,6 +5,9 @@ import { getRepositoryToken } from '@nestjs/typeorm';
 import jwt from 'jsonwebtoken';
 import { AuthSettings } from '../../../config/configuration';
 import { AccessTokenVerifier } from '../access-token.verifier';
+import { generateApiKey } from '../credentials';
+import { ApiKeysService } from '../api-keys.service';
+import { ApiKey } from '../entities/api-key.entity';
 import { User } from '../entities/user.entity';
 import { jwtModuleOptions } from '../jwt-options';
 import { UsersService } from '../users.service';
@@ -19,6 +22,13 @@ const AUTH: AuthSettings = {
   adminEmail: 'admin@example.com',
 };
 const SUB = '3c9d2b1a-0f4e-4d6c-9b8a-7e6f5d4c3b2a';
+const KEY_ID = '5e0f7a2b-1c3d-4e5f-8a9b-0c1d2e3f4a5b';
+const GOOD_KEY = generateApiKey();
+const REVOKED_KEY = generateApiKey();
+const storedKeys = [
+  { id: KEY_ID, role: 'sender', name: 'crm', createdBy: SUB, secretHash: GOOD_KEY.secretHash, revokedAt: null, expiresAt: null, lastUsedAt: new Date() },
+  { id: 'b1f9c3e4-0000-4000-8000-000000000001', role: 'sender', name: 'old', createdBy: SUB, secretHash: REVOKED_KEY.secretHash, revokedAt: new Date(), expiresAt: null, lastUsedAt: null },
+];
 
 /** The rate limit's key for one request, as the guard computes it. */
 class TrackerProbe extends UserThrottlerGuard {
@@ -38,15 +48,31 @@ describe('UserThrottlerGuard', () => {
         TrackerProbe,
         AccessTokenVerifier,
         UsersService,
+        ApiKeysService,
         // The tracker reads the token only; a lookup would fail here.
         { provide: getRepositoryToken(User), useValue: {} },
+        { provide: getRepositoryToken(ApiKey), useValue: { findOneBy: async (where: { secretHash: string }) => storedKeys.find((k) => k.secretHash === where.secretHash) ?? null } },
       ],
     }).compile();
     guard = moduleRef.get(TrackerProbe);
     tokens = moduleRef.get(JwtService);
   });
 
-  const request = (authorization?: string) => ({ ip: '203.0.113.7', headers: authorization ? { authorization } : {} });
+  const request = (authorization?: string, apiKey?: string) => ({
+    ip: '203.0.113.7',
+    headers: { ...(authorization ? { authorization } : {}), ...(apiKey !== undefined ? { 'x-api-key': apiKey } : {}) },
+  });
+
+  it('counts a valid API key against the key, in either header', async () => {
+    expect(await guard.trackerFor(request(`Bearer ${GOOD_KEY.key}`))).toBe(`key:${KEY_ID}`);
+    expect(await guard.trackerFor(request(undefined, GOOD_KEY.key))).toBe(`key:${KEY_ID}`);
+  });
+
+  it('counts an unknown, malformed or revoked API key against the address', async () => {
+    for (const key of [generateApiKey().key, 'wsk_nonsense', REVOKED_KEY.key, '']) {
+      expect(await guard.trackerFor(request(undefined, key))).toBe('ip:203.0.113.7');
+    }
+  });
 
   it('counts a valid token against its user, without looking the user up', async () => {
     const token = await tokens.signAsync({ sub: SUB, email: 'a@example.com', role: 'sender' });
