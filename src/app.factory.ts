@@ -99,6 +99,13 @@ function mountApiDocs(app: NestFastifyApplication): void {
       .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'api-key')
       .build(),
   );
+  // Every route that takes a bearer token takes an API key as X-API-Key too (JwtAuthGuard).
+  for (const methods of Object.values(document.paths)) {
+    for (const op of Object.values(methods) as { security?: Record<string, string[]>[] }[]) {
+      // A new array: the routes of one controller share the decorator's.
+      if (op?.security?.some((requirement) => 'bearer' in requirement)) op.security = [...op.security, { 'api-key': [] }];
+    }
+  }
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
 }
 

@@ -21,7 +21,15 @@ describe('OpenAPI document (e2e)', () => {
     }
     expect(missing).toEqual([]);
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/api/v1/whatsapp/send/bulk', '/api/v1/whatsapp/retry', '/api/v1/whatsapp/messages', '/api/v1/whatsapp/contacts/{phone}', '/api/v1/whatsapp/senders', '/api/v1/whatsapp/delivery-metrics', '/api/v1/health/ready']),
+      expect.arrayContaining(['/api/v1/whatsapp/send/bulk', '/api/v1/whatsapp/retry', '/api/v1/whatsapp/messages', '/api/v1/whatsapp/contacts/{phone}', '/api/v1/whatsapp/senders', '/api/v1/whatsapp/delivery-metrics', '/api/v1/health/ready', '/api/v1/users', '/api/v1/users/{id}', '/api/v1/api-keys', '/api/v1/api-keys/{id}']),
     );
+  });
+
+  it('offers X-API-Key wherever a bearer token is accepted, and neither on login', async () => {
+    const doc = (await t.api('/docs-json')).body;
+    expect(doc.components.securitySchemes['api-key']).toEqual({ type: 'apiKey', in: 'header', name: 'X-API-Key' });
+    expect(doc.paths['/api/v1/whatsapp/send'].post.security).toEqual([{ bearer: [] }, { 'api-key': [] }]);
+    expect(doc.paths['/api/v1/api-keys/{id}'].delete.security).toEqual([{ bearer: [] }, { 'api-key': [] }]);
+    expect(doc.paths['/api/v1/auth/login'].post.security).toBeUndefined();
   });
 });

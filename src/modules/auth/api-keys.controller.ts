@@ -7,7 +7,6 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiSecurity,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
@@ -23,7 +22,6 @@ import { RolesGuard } from './guards/roles.guard';
 
 @ApiTags('api-keys')
 @ApiBearerAuth()
-@ApiSecurity('api-key')
 @ApiUnauthorizedResponse({ type: ErrorBodyDto, description: 'Missing, expired or invalid credentials (UNAUTHORIZED, API_KEY_INVALID, API_KEY_EXPIRED, API_KEY_REVOKED)' })
 @ApiForbiddenResponse({ type: ErrorBodyDto, description: 'Not an admin (FORBIDDEN)' })
 @UseGuards(JwtAuthGuard, RolesGuard)

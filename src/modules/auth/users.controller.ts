@@ -8,7 +8,6 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiSecurity,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
@@ -28,7 +27,6 @@ function withPassword({ user, generatedPassword }: CreatedUser): UserWithPasswor
 
 @ApiTags('users')
 @ApiBearerAuth()
-@ApiSecurity('api-key')
 @ApiUnauthorizedResponse({ type: ErrorBodyDto, description: 'Missing, expired or invalid credentials (UNAUTHORIZED, API_KEY_INVALID, API_KEY_EXPIRED, API_KEY_REVOKED)' })
 @ApiForbiddenResponse({ type: ErrorBodyDto, description: 'Not an admin (FORBIDDEN)' })
 @UseGuards(JwtAuthGuard, RolesGuard)
