@@ -21,7 +21,7 @@ export interface DatabaseSettings {
 
 export interface RedisSettings {
   url: string;
-  /** Key prefix for every BullMQ key, so several deployments (or test runs) can share one Redis. */
+  /** Prefix of every Redis key (BullMQ's and the sender rate limiter's), so several deployments (or test runs) can share one Redis. */
   prefix: string;
 }
 
@@ -238,7 +238,7 @@ export function buildConfiguration(raw: Record<string, string | undefined>): App
       poolMax,
       migrationsRun: env.DATABASE_MIGRATIONS_RUN ?? true,
     },
-    redis: { url: env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix: env.REDIS_PREFIX ?? 'wa' },
+    redis: { url: env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix: env.REDIS_PREFIX ?? 'bull' },
     auth: {
       jwtSecret,
       jwtSecretGenerated,
