@@ -57,8 +57,15 @@ export class TwilioSignatureGuard implements CanActivate {
       req.twilioTokenIndex = null;
       return true;
     }
-    this.events.publish({ type: DomainEventType.WebhookVerified, kind, ok: false, reason: check.reason, tokenIndex: null });
-    this.logger.warn(`Rejected ${kind} webhook from ${req.ip}: signature ${check.reason} (url checked: ${url})`);
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      // A reachability probe (npm run monitor, a load balancer): it carries nothing to store, so
+      // it is refused without counting as a signature failure or raising the "in a row" alert.
+      this.logger.debug(`Unsigned ${req.method} on the ${kind} webhook from ${req.ip}: answered 403`);
+    } else {
+      this.events.publish({ type: DomainEventType.WebhookVerified, kind, ok: false, reason: check.reason, tokenIndex: null });
+      // At error level so it reaches error.log: a wrong token or URL loses Twilio's callbacks.
+      this.logger.error(`Rejected ${kind} webhook from ${req.ip}: signature ${check.reason} (url checked: ${url})`);
+    }
     throw new DomainException(ErrorCode.InvalidSignature, 'Invalid or missing X-Twilio-Signature', { reason: check.reason });
   }
 }
