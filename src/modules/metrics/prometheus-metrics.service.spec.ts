@@ -39,7 +39,7 @@ describe('webhook handling time', () => {
     metrics.observeHttp('GET', '/api/v1/whatsapp/status', 403, slow);
     metrics.observeHttp('POST', '/api/v1/whatsapp/send', 202, slow);
     const durations = (await metrics.registry.getSingleMetric(MetricName.WebhookDuration)!.get()).values;
-    const count = (kind: string) => durations.find((v) => v.metricName === `${MetricName.WebhookDuration}_count` && v.labels.kind === kind)?.value;
+    const count = (kind: string) => durations.find((v) => (v as { metricName?: string }).metricName === `${MetricName.WebhookDuration}_count` && v.labels.kind === kind)?.value;
     expect([count('status'), count('inbound'), await gauge('status')]).toEqual([5, 1, 0]);
   });
 });
