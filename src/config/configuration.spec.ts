@@ -135,7 +135,7 @@ describe('buildConfiguration', () => {
 
     it('go to logs/ in a git checkout by default, where the runbook looks', () => {
       expect(buildConfiguration({}, checkout).observability.logDir).toBe(join(checkout, 'logs'));
-      expect(buildConfiguration({ NODE_ENV: 'production', ...PROD_OK }, checkout).observability.logDir).toBe(join(checkout, 'logs'));
+      expect(buildConfiguration(PROD_OK, checkout).observability.logDir).toBe(join(checkout, 'logs'));
     });
 
     it('stay on stdout only in a deployed copy without .git, in tests, and with LOG_DIR=off', () => {
