@@ -9,7 +9,9 @@ const ROOT = join(__dirname, '..');
 
 function monitor(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(ROOT, 'scripts/monitor.ts'), ...args], {
+    // Response times are the runbook's threshold in production; on a loaded test machine they
+    // would make these checks flaky, so the tests allow far more (the default has a unit spec).
+    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(ROOT, 'scripts/monitor.ts'), '--max-response-ms', '30000', ...args], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
