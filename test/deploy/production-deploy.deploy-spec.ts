@@ -8,7 +8,7 @@ import { createTestDatabase, deleteRedisPrefix, freePort, TEST_REDIS_URL, unique
  * The Dockerfile's stages, run without Docker: each stage gets a directory, its COPY and RUN lines
  * are carried out there in order (RUN through sh, with the stage's ENV), and the build context is
  * the repository's files that git does not ignore, as a clean clone would have them. It reuses
- * this machine's npm cache, so no package is downloaded twice. Takes about three minutes on two
+ * this machine's npm cache, so no package is downloaded twice. Takes about four minutes on two
  * cores (two `npm ci`s and a full build), which is why it is `npm run test:deploy` and not part of
  * `npm test`.
  */
