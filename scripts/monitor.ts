@@ -1,20 +1,34 @@
 /**
  * Checks a running service from the outside and prints one line per check:
  *
- *   npm run monitor -- --url https://api.example.com --token "$ADMIN_TOKEN"
- *   node dist/scripts/monitor.js --url https://api.example.com      (token from MONITOR_TOKEN)
+ *   MONITOR_TOKEN="$ADMIN_TOKEN" npm run monitor -- --url https://api.example.com
+ *   MONITOR_TOKEN=... node dist/scripts/monitor.js --url https://api.example.com
  *
+ * Tokens come from the environment only, so they never show in `ps`, shell history or cron mail.
  * Exit code 0 when every check passed, 1 when any failed, 2 on a usage error; colours only on
  * a terminal (and never with NO_COLOR), so cron mails stay readable.
  */
 
 export interface MonitorOptions {
   url: string;
+  /** An admin's access token: delivery metrics, and /metrics when no metrics token is given. */
   token?: string;
+  /** METRICS_TOKEN of the service, for /metrics. */
+  metricsToken?: string;
+  /** Where /metrics answers (another port with METRICS_PORT); default <url>/metrics. */
+  metricsUrl: string;
   timeoutMs: number;
-  /** Fail the metrics check above this failure rate (percent of settled messages). */
-  maxFailureRate?: number;
-  /** Fail the metrics check when more jobs than this wait (queue + outbox). */
+  /** Seconds between the two /metrics reads the rates are taken over; 0: since the instance started. */
+  windowSeconds: number;
+  /** Percent of API answers that are 5xx. */
+  maxErrorRate: number;
+  /** Milliseconds: p95 of the service's API responses, and each of this monitor's own requests. */
+  maxResponseMs: number;
+  /** Percent of the last 24 h's settled messages that failed. */
+  maxFailureRate: number;
+  /** Postgres connection errors. */
+  maxDatabaseErrors: number;
+  /** Jobs waiting in the queue and the outbox. */
   maxBacklog?: number;
 }
 
@@ -28,14 +42,28 @@ export interface CheckResult {
   detail: string;
 }
 
-const USAGE = `Usage: monitor --url <base URL> [--token <admin access token>] [--timeout <ms>] [--max-failure-rate <percent>] [--max-backlog <jobs>]
-  --url               where the service answers, e.g. https://api.example.com (no /api/v1)
-  --token             an admin's access token for the delivery metrics (or set MONITOR_TOKEN)
-  --timeout           per request, default 5000 ms
-  --max-failure-rate  fail when the last 24 h failure rate is above this percentage
-  --max-backlog       fail when more jobs than this wait in the queue and the outbox`;
+/** The runbook's alert thresholds, the same as config/prometheus/alerts.yml. */
+export const DEFAULT_THRESHOLDS = { maxErrorRate: 5, maxResponseMs: 1000, maxFailureRate: 10, maxDatabaseErrors: 0 } as const;
+const DEFAULT_WINDOW_SECONDS = 10;
+
+const USAGE = `Usage: MONITOR_TOKEN=<admin access token> monitor --url <base URL> [options]
+  --url                 where the service answers, e.g. https://api.example.com (no /api/v1)
+  --metrics-url         where /metrics answers when it has its own port (METRICS_PORT)
+  --timeout             per request, default 5000 ms
+  --window              seconds between the two /metrics reads that rates are measured over,
+                        default ${DEFAULT_WINDOW_SECONDS}; 0 measures since the instance started
+  --max-error-rate      fail when more than this percentage of API answers are 5xx (default ${DEFAULT_THRESHOLDS.maxErrorRate})
+  --max-response-ms     fail when the API's p95, or any check, takes longer (default ${DEFAULT_THRESHOLDS.maxResponseMs})
+  --max-failure-rate    fail when more than this percentage of the last 24 h's messages failed (default ${DEFAULT_THRESHOLDS.maxFailureRate})
+  --max-db-errors       fail when Postgres connection errors exceed this (default ${DEFAULT_THRESHOLDS.maxDatabaseErrors})
+  --max-backlog         fail when more jobs than this wait in the queue and the outbox
+Environment:
+  MONITOR_TOKEN          an admin's access token (delivery metrics; /metrics without a metrics token)
+  MONITOR_METRICS_TOKEN  the service's METRICS_TOKEN, when it has one`;
 
 export class UsageError extends Error {}
+
+const OPTIONS = ['url', 'metrics-url', 'timeout', 'window', 'max-error-rate', 'max-response-ms', 'max-failure-rate', 'max-db-errors', 'max-backlog'];
 
 export function parseArgs(argv: string[], env: Record<string, string | undefined> = {}): MonitorOptions {
   const values: Record<string, string> = {};
@@ -43,27 +71,123 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     const arg = argv[i];
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
     if (!m) throw new UsageError(`Unexpected argument: ${arg}`);
+    if (m[1] === 'token') throw new UsageError('--token is not accepted (it would show in ps and shell history): set MONITOR_TOKEN instead');
     const value = m[2] ?? argv[++i];
     if (value === undefined) throw new UsageError(`--${m[1]} needs a value`);
     values[m[1]] = value;
   }
-  const known = ['url', 'token', 'timeout', 'max-failure-rate', 'max-backlog'];
-  const unknown = Object.keys(values).find((k) => !known.includes(k));
+  const unknown = Object.keys(values).find((k) => !OPTIONS.includes(k));
   if (unknown) throw new UsageError(`Unknown option --${unknown}`);
-  if (!values.url || !/^https?:\/\/[^\s/]+/i.test(values.url)) throw new UsageError('--url must be an http(s) URL');
+  const httpUrl = (name: string) => {
+    if (values[name] !== undefined && !/^https?:\/\/[^\s/]+/i.test(values[name])) throw new UsageError(`--${name} must be an http(s) URL`);
+    return values[name]?.replace(/\/+$/, '');
+  };
+  const url = httpUrl('url');
+  if (!url) throw new UsageError('--url must be an http(s) URL');
   const number = (name: string): number | undefined => {
     if (values[name] === undefined) return undefined;
     const n = Number(values[name]);
-    if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${name} must be a non-negative number`);
+    if (values[name].trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`--${name} must be a non-negative number`);
     return n;
   };
   return {
-    url: values.url.replace(/\/+$/, ''),
-    token: values.token ?? env.MONITOR_TOKEN ?? undefined,
+    url,
+    token: env.MONITOR_TOKEN || undefined,
+    metricsToken: env.MONITOR_METRICS_TOKEN || undefined,
+    metricsUrl: httpUrl('metrics-url') ?? `${url}/metrics`,
     timeoutMs: number('timeout') ?? 5000,
-    maxFailureRate: number('max-failure-rate'),
+    windowSeconds: number('window') ?? DEFAULT_WINDOW_SECONDS,
+    maxErrorRate: number('max-error-rate') ?? DEFAULT_THRESHOLDS.maxErrorRate,
+    maxResponseMs: number('max-response-ms') ?? DEFAULT_THRESHOLDS.maxResponseMs,
+    maxFailureRate: number('max-failure-rate') ?? DEFAULT_THRESHOLDS.maxFailureRate,
+    maxDatabaseErrors: number('max-db-errors') ?? DEFAULT_THRESHOLDS.maxDatabaseErrors,
     maxBacklog: number('max-backlog'),
   };
+}
+
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Prometheus text exposition: every sample, and each family's type. */
+export function parsePrometheusText(text: string): { samples: Sample[]; types: Map<string, string> } {
+  const types = new Map<string, string>();
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    const type = /^# TYPE (\S+) (\S+)/.exec(line);
+    if (type) types.set(type[1], type[2]);
+    if (!line || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)/.exec(line);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2];
+    samples.push({ name: m[1], labels, value: m[3] === '+Inf' ? Infinity : Number(m[3]) });
+  }
+  return { samples, types };
+}
+
+/** Probes and scrapes (this monitor's own among them) say nothing about what users get. */
+const NOT_USER_TRAFFIC = /^\/metrics$|^\/api\/v1\/health/;
+const HTTP_DURATION = 'http_request_duration_seconds';
+const DB_ERRORS = 'whatsapp_database_connection_errors_total';
+
+export interface ServiceSignals {
+  requests: number;
+  serverErrors: number;
+  /** Cumulative request counts by bucket upper bound (seconds). */
+  buckets: Map<number, number>;
+  databaseErrors: number;
+}
+
+export function serviceSignals(samples: Sample[]): ServiceSignals {
+  const signals: ServiceSignals = { requests: 0, serverErrors: 0, buckets: new Map(), databaseErrors: 0 };
+  for (const s of samples) {
+    if (s.name === DB_ERRORS) signals.databaseErrors += s.value;
+    if (NOT_USER_TRAFFIC.test(s.labels.route ?? '')) continue;
+    if (s.name === `${HTTP_DURATION}_count`) {
+      signals.requests += s.value;
+      if (/^5/.test(s.labels.status_code ?? '')) signals.serverErrors += s.value;
+    } else if (s.name === `${HTTP_DURATION}_bucket`) {
+      const le = s.labels.le === '+Inf' ? Infinity : Number(s.labels.le);
+      signals.buckets.set(le, (signals.buckets.get(le) ?? 0) + s.value);
+    }
+  }
+  return signals;
+}
+
+/** What happened between two reads of the counters (a restart in between: the later read alone). */
+export function signalsBetween(before: ServiceSignals, after: ServiceSignals): ServiceSignals {
+  if (after.requests < before.requests || after.databaseErrors < before.databaseErrors) return after;
+  const buckets = new Map<number, number>();
+  for (const [le, n] of after.buckets) buckets.set(le, n - (before.buckets.get(le) ?? 0));
+  return {
+    requests: after.requests - before.requests,
+    serverErrors: after.serverErrors - before.serverErrors,
+    buckets,
+    databaseErrors: after.databaseErrors - before.databaseErrors,
+  };
+}
+
+/** Prometheus' histogram_quantile: linear interpolation inside the bucket the rank falls in. */
+export function histogramQuantile(q: number, buckets: Map<number, number>): number | null {
+  const sorted = [...buckets.entries()].sort(([a], [b]) => a - b);
+  const total = sorted.at(-1)?.[1] ?? 0;
+  if (total <= 0) return null;
+  const rank = q * total;
+  let lowerBound = 0;
+  let lowerCount = 0;
+  for (const [le, count] of sorted) {
+    if (count >= rank) {
+      // Above the highest finite bound Prometheus answers that bound.
+      if (le === Infinity) return lowerBound;
+      return lowerBound + (le - lowerBound) * ((rank - lowerCount) / (count - lowerCount || 1));
+    }
+    lowerBound = le;
+    lowerCount = count;
+  }
+  return lowerBound;
 }
 
 interface Fetched {
@@ -105,15 +229,72 @@ function downComponents(body: any): string {
     .join(', ');
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const percent = (part: number, whole: number) => Math.round((part / whole) * 10_000) / 100;
+
+/** A check's own answer slower than the response-time threshold fails it, like a slow API would. */
+function timed(o: MonitorOptions, result: CheckResult): CheckResult {
+  if (!result.ok || result.skipped || result.ms <= o.maxResponseMs) return result;
+  return { ...result, ok: false, detail: `slow: ${result.ms} ms, above ${o.maxResponseMs} ms (${result.detail})` };
+}
+
+/**
+ * Error rate, response time and database errors from the service's /metrics, over the window
+ * between two reads (or since the instance started).
+ */
+async function serviceMetricChecks(o: MonitorOptions, first: Promise<Fetched> | undefined): Promise<CheckResult[]> {
+  const token = o.metricsToken ?? o.token;
+  const names = ['http errors', 'response time', 'database connections'];
+  if (!token) return names.map((name) => ({ name, ok: true, skipped: true, status: null, ms: 0, detail: 'skipped: no MONITOR_TOKEN or MONITOR_METRICS_TOKEN' }));
+  const before = first ? await first : undefined;
+  if (before && before.status === 200) await sleep(o.windowSeconds * 1000);
+  const after = before && before.status !== 200 ? before : await get(o.metricsUrl, o.timeoutMs, token);
+  if (after.status !== 200) {
+    const why = after.error ?? `HTTP ${after.status}${typeof after.body === 'object' && after.body?.message ? `: ${after.body.message}` : ''}`;
+    return names.map((name) => ({ name, ok: false, status: after.status, ms: after.ms, detail: `/metrics: ${why}` }));
+  }
+  const latest = serviceSignals(parsePrometheusText(String(after.body)).samples);
+  const signals = before ? signalsBetween(serviceSignals(parsePrometheusText(String(before.body)).samples), latest) : latest;
+  const over = before ? `over ${o.windowSeconds} s` : 'since the instance started';
+  const row = (name: string, ok: boolean, detail: string): CheckResult => ({ name, ok, status: 200, ms: after.ms, detail });
+
+  const errorRate = signals.requests > 0 ? percent(signals.serverErrors, signals.requests) : null;
+  const p95 = histogramQuantile(0.95, signals.buckets);
+  const p95Ms = p95 === null ? null : Math.round(p95 * 1000);
+  return [
+    row(
+      'http errors',
+      errorRate === null || errorRate <= o.maxErrorRate,
+      errorRate === null
+        ? `no API requests ${over}`
+        : `${errorRate}% 5xx of ${signals.requests} API requests ${over}${errorRate > o.maxErrorRate ? `, above ${o.maxErrorRate}%` : ''}`,
+    ),
+    row(
+      'response time',
+      p95Ms === null || p95Ms <= o.maxResponseMs,
+      p95Ms === null ? `no API requests ${over}` : `p95 ${p95Ms} ms ${over}${p95Ms > o.maxResponseMs ? `, above ${o.maxResponseMs} ms` : ''}`,
+    ),
+    row(
+      'database connections',
+      signals.databaseErrors <= o.maxDatabaseErrors,
+      `${signals.databaseErrors} Postgres connection error(s) ${over}${signals.databaseErrors > o.maxDatabaseErrors ? `, above ${o.maxDatabaseErrors}` : ''}`,
+    ),
+  ];
+}
+
 export async function runChecks(o: MonitorOptions): Promise<CheckResult[]> {
   const api = `${o.url}/api/v1`;
-  const [live, ready, status, inbound, metrics] = await Promise.all([
+  const metricsToken = o.metricsToken ?? o.token;
+  const firstScrape = metricsToken && o.windowSeconds > 0 ? get(o.metricsUrl, o.timeoutMs, metricsToken) : undefined;
+  // Unsigned GETs on the webhooks: the service answers them 403 without counting a signature failure.
+  const [live, ready, status, inbound, metrics, serviceChecks] = await Promise.all([
     get(`${api}/health`, o.timeoutMs),
     // Readiness names what is down only to an operator's token.
     get(`${api}/health/ready`, o.timeoutMs, o.token),
     get(`${api}/whatsapp/status`, o.timeoutMs),
     get(`${api}/whatsapp/webhook`, o.timeoutMs),
     o.token ? get(`${api}/whatsapp/delivery-metrics`, o.timeoutMs, o.token) : Promise.resolve(undefined),
+    serviceMetricChecks(o, firstScrape),
   ]);
   const results: CheckResult[] = [];
   const unreachable = (f: Fetched) => f.error ?? `HTTP ${f.status}`;
@@ -132,26 +313,26 @@ export async function runChecks(o: MonitorOptions): Promise<CheckResult[]> {
     ms: ready.ms,
     detail: ready.status === 200 ? 'database, redis, migrations, workers, twilio up' : ready.status === 503 ? `down: ${downComponents(ready.body)}` : unreachable(ready),
   });
-  // Unsigned GETs: 403 means the route is there and checks signatures; 200 means it is there too.
+  // 403 means the route is there and checks signatures; 200 means it is there too.
   for (const [name, f] of [['webhook status', status], ['webhook inbound', inbound]] as const) {
     const ok = f.status === 200 || f.status === 403;
     results.push({ name, ok, status: f.status, ms: f.ms, detail: ok ? 'reachable' : f.status === 404 ? 'not found: wrong URL or prefix?' : unreachable(f) });
   }
   if (!metrics) {
-    results.push({ name: 'delivery metrics', ok: true, skipped: true, status: null, ms: 0, detail: 'skipped: no --token (or MONITOR_TOKEN)' });
+    results.push({ name: 'delivery metrics', ok: true, skipped: true, status: null, ms: 0, detail: 'skipped: no MONITOR_TOKEN' });
   } else if (metrics.status !== 200) {
     const why = metrics.status === 401 || metrics.status === 403 ? `${metrics.body?.message ?? 'not allowed'}` : unreachable(metrics);
     results.push({ name: 'delivery metrics', ok: false, status: metrics.status, ms: metrics.ms, detail: why });
   } else {
     const m = metrics.body;
     const problems: string[] = [];
-    if (o.maxFailureRate !== undefined && (m.rates?.failureRate ?? 0) > o.maxFailureRate) problems.push(`failure rate above ${o.maxFailureRate}%`);
+    if ((m.rates?.failureRate ?? 0) > o.maxFailureRate) problems.push(`failure rate above ${o.maxFailureRate}%`);
     if (o.maxBacklog !== undefined && (m.queueBacklog?.total ?? 0) > o.maxBacklog) problems.push(`backlog above ${o.maxBacklog}`);
     const pct = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : `${v}%`);
     const summary = `24h: ${m.totalMessages} messages, delivered ${pct(m.rates?.deliveryRate)}, failed ${pct(m.rates?.failureRate)}, p95 ${m.deliveryTime?.p95Ms ?? 'n/a'} ms, backlog ${m.queueBacklog?.total ?? '?'}`;
     results.push({ name: 'delivery metrics', ok: problems.length === 0, status: 200, ms: metrics.ms, detail: problems.length ? `${problems.join('; ')} (${summary})` : summary });
   }
-  return results;
+  return [...results.map((r) => timed(o, r)), ...serviceChecks];
 }
 
 export function formatTable(url: string, results: CheckResult[], color: boolean): string {

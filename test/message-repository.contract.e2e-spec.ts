@@ -210,6 +210,7 @@ describe.each([
         profileName: null,
         waId: null,
         metadata: null,
+        clientReference: null,
         retryOf: null,
         status: MessageStatus.Queued,
         errorCode: null,
@@ -263,6 +264,21 @@ describe.each([
         createdBy: null,
       });
       expect((await h.messages.findBySid(messageSid))?.id).toBe(id);
+    });
+
+    it("keeps an outbound message's client reference and flat metadata as given, value types included", async () => {
+      const metadata = { orderId: 'A-1001', attempt: 2, priority: true, note: null, price: 12.5, text: 'ünïcödé "quoted"' };
+      const id = await add({ clientReference: 'order-1001', metadata });
+      expect(await stored(id)).toMatchObject({ clientReference: 'order-1001', metadata });
+    });
+
+    it('refuses a client reference longer than its 128-character column, storing none of the rows', async () => {
+      const fine = randomUUID();
+      await expect(h.messages.insert(undefined, [outbound({ id: fine }), outbound({ clientReference: 'r'.repeat(129) })])).rejects.toThrow(
+        'value too long for type character varying(128)',
+      );
+      expect(await h.messages.findById(fine)).toBeNull();
+      expect((await stored(await add({ clientReference: 'r'.repeat(128) }))).clientReference).toHaveLength(128);
     });
 
     it('skips rows whose id, SID or retryOf is taken (also within one statement) and returns only the inserted ones', async () => {
@@ -943,6 +959,21 @@ describe.each([
       const rest = await h.messages.page({ to: 'whatsapp:+14155550100', limit: 3, before: { createdAt: last.createdAt.toISOString(), id: last.id } });
       expect(ids(rest)).toEqual(expected.slice(3));
       expect(ids(await h.messages.page({ status: MessageStatus.Queued, since: createdAt, until: new Date(createdAt.getTime() + 2500), limit: 10 }))).toEqual([made[2], ...tied]);
+    });
+
+    it('page filters by client reference exactly (case and all), with the other filters and the cursor', async () => {
+      const older = await add({ clientReference: 'order-7' });
+      await h.patch(older, { createdAt: ago(HOUR) });
+      const newer = await add({ clientReference: 'order-7', createdBy: '0b6f7f43-31e9-4b1e-8a3b-7c1d2e3f4a5b' });
+      await add({ clientReference: 'ORDER-7' });
+      await add({ clientReference: 'order-70' });
+      await add();
+
+      const all = await h.messages.page({ clientReference: 'order-7', limit: 10 });
+      expect(ids(all)).toEqual([newer, older]);
+      expect(ids(await h.messages.page({ clientReference: 'order-7', limit: 1, before: { createdAt: all[0].createdAt.toISOString(), id: all[0].id } }))).toEqual([older]);
+      expect(ids(await h.messages.page({ clientReference: 'order-7', createdBy: '0b6f7f43-31e9-4b1e-8a3b-7c1d2e3f4a5b', limit: 10 }))).toEqual([newer]);
+      expect(await h.messages.page({ clientReference: 'order-', limit: 10 })).toEqual([]);
     });
   });
 

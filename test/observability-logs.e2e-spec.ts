@@ -73,9 +73,12 @@ describe('structured logs (e2e)', () => {
     expect(tracedLine.req!.headers!.authorization).toBe('[REDACTED]');
     const forgedLine = access.find((l) => (l.req as { url?: string })?.url === '/api/v1/whatsapp/status')!;
     expect(forgedLine).toMatchObject({ level: 40, req: { headers: { 'x-twilio-signature': '[REDACTED]' } } });
-    // Nest Logger calls made while serving a request carry its id too (the signature guard's warning).
+    // Nest Logger calls made while serving a request carry its id too (the signature guard's error),
+    // and a signature failure, which loses Twilio's callbacks, is in error.log.
     const guardLine = lines.find((l) => l.context === 'TwilioSignature' && l.reqId === forgedLine.reqId);
-    expect(guardLine).toMatchObject({ level: 40, msg: expect.stringContaining('Rejected status webhook') });
+    expect(guardLine).toMatchObject({ level: 50, msg: expect.stringContaining('Rejected status webhook') });
+    const inErrorLog = await waitFor(async () => read('error.log').find((l) => l.context === 'TwilioSignature' && l.reqId === forgedLine.reqId), 'the rejection in error.log');
+    expect(inErrorLog.msg).toContain('signature');
   });
 
   it('sends errors (level >= 50) to LOG_DIR/error.log, with the request id the client was given', async () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { UserRole } from '../src/modules/auth/entities/user.entity';
 import { UsersService } from '../src/modules/auth/users.service';
+import { parsePrometheusText } from '../scripts/monitor';
 import { MetricName } from '../src/modules/metrics/prometheus-metrics.service';
 import { freePort, startTestApp, TestApp, waitFor } from './support/test-app';
 import { FORM, formBody, twilioSignature } from './support/twilio-signing';
@@ -18,18 +19,7 @@ interface Scrape {
 
 /** Parses Prometheus text: family types, and sums of the samples whose labels include `labels`. */
 function parseScrape(text: string): Scrape {
-  const families = new Map<string, string>();
-  const samples: { name: string; labels: Record<string, string>; value: number }[] = [];
-  for (const line of text.split('\n')) {
-    const type = /^# TYPE (\S+) (\S+)/.exec(line);
-    if (type) families.set(type[1], type[2]);
-    if (!line || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)/.exec(line);
-    if (!m) continue;
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2];
-    samples.push({ name: m[1], labels, value: Number(m[3]) });
-  }
+  const { samples, types: families } = parsePrometheusText(text);
   return {
     families,
     value: (name, labels = {}) =>
@@ -162,6 +152,23 @@ describe('Prometheus /metrics, alert rules, dashboard and queue dashboard (e2e)'
     expect((await scrape()).value(MetricName.WebhookConsecutiveFailures, { kind: 'status' })).toBe(0);
   });
 
+  it('times webhook handling for the webhook timeout alert, and an unsigned GET probe is no signature failure', async () => {
+    const url = t.config.twilio.statusCallbackUrl;
+    const params = { MessageSid: 'SM' + '2'.repeat(32), MessageStatus: 'sent' };
+    const before = await scrape();
+    const signed = await t.api('/api/v1/whatsapp/status', { body: formBody(params), headers: { ...FORM, 'x-twilio-signature': twilioSignature(t.config.twilio.webhookAuthTokens[0], url, params) } });
+    expect(signed.status).toBe(200);
+    expect((await t.api('/api/v1/whatsapp/status')).status).toBe(403);
+    expect((await t.api('/api/v1/whatsapp/webhook')).status).toBe(403);
+    const after = await scrape();
+    const count = `${MetricName.WebhookDuration}_count`;
+    expect(after.value(count, { kind: 'status' }) - before.value(count, { kind: 'status' })).toBe(1);
+    expect(after.value(count, { kind: 'inbound' }) - before.value(count, { kind: 'inbound' })).toBe(0);
+    expect(after.value(MetricName.WebhookConsecutiveTimeouts, { kind: 'status' })).toBe(0);
+    expect(after.value(MetricName.WebhookSignatureFailures)).toBe(before.value(MetricName.WebhookSignatureFailures));
+    expect(after.value(MetricName.WebhookConsecutiveFailures)).toBe(before.value(MetricName.WebhookConsecutiveFailures));
+  });
+
   it('counts Postgres connections that break, for the database alert', async () => {
     const before = (await scrape()).value(MetricName.DatabaseConnectionErrors, { kind: 'idle' });
     // Cut the pool's idle connections from the server side, as a database restart would.
@@ -186,7 +193,7 @@ describe('Prometheus /metrics, alert rules, dashboard and queue dashboard (e2e)'
     };
     const alerts = doc.groups.flatMap((g) => g.rules);
     expect(alerts.map((r) => r.alert)).toEqual(
-      expect.arrayContaining(['WhatsAppHighHttpErrorRate', 'WhatsAppSlowResponses', 'WhatsAppHighMessageFailureRate', 'WhatsAppDatabaseConnectionErrors', 'WhatsAppWebhookSignatureFailures']),
+      expect.arrayContaining(['WhatsAppHighHttpErrorRate', 'WhatsAppSlowResponses', 'WhatsAppHighMessageFailureRate', 'WhatsAppDatabaseConnectionErrors', 'WhatsAppWebhookSignatureFailures', 'WhatsAppWebhookTimeouts']),
     );
     for (const rule of alerts) {
       expect(rule.labels.severity).toMatch(/^(warning|critical)$/);

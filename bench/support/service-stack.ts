@@ -66,6 +66,8 @@ export async function startServiceStack(ctx: SectionContext, spec: ServiceStackS
       HOST: '127.0.0.1',
       PORT: String(port),
       LOG_LEVEL: 'warn',
+      // Measured as deployed: stdout only, no log files in the checkout.
+      LOG_DIR: 'off',
       DATABASE_URL: databaseUrl,
       REDIS_URL: options.redisUrl,
       REDIS_PREFIX: prefix,

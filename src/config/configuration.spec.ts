@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { buildConfiguration, parseDurationSeconds, SANDBOX_DEFAULT_FROM } from './configuration';
 import { ConfigError } from './env.validation';
 
@@ -159,5 +162,45 @@ describe('buildConfiguration', () => {
     expect(parseDurationSeconds('15m')).toBe(900);
     expect(parseDurationSeconds('1h')).toBe(3600);
     expect(parseDurationSeconds('7d')).toBe(604800);
+  });
+
+  describe('log files', () => {
+    let checkout: string;
+    let deployed: string;
+    beforeAll(() => {
+      checkout = mkdtempSync(join(tmpdir(), 'wa-checkout-'));
+      mkdirSync(join(checkout, '.git'));
+      deployed = mkdtempSync(join(tmpdir(), 'wa-deployed-'));
+    });
+    afterAll(() => {
+      rmSync(checkout, { recursive: true, force: true });
+      rmSync(deployed, { recursive: true, force: true });
+    });
+
+    it('go to logs/ in a git checkout by default, where the runbook looks', () => {
+      expect(buildConfiguration({}, checkout).observability.logDir).toBe(join(checkout, 'logs'));
+      expect(buildConfiguration(PROD_OK, checkout).observability.logDir).toBe(join(checkout, 'logs'));
+    });
+
+    it('stay on stdout only in a deployed copy without .git, in tests, and with LOG_DIR=off', () => {
+      expect(buildConfiguration({}, deployed).observability.logDir).toBeUndefined();
+      expect(buildConfiguration({ NODE_ENV: 'test' }, checkout).observability.logDir).toBeUndefined();
+      expect(buildConfiguration({ LOG_DIR: 'off' }, checkout).observability.logDir).toBeUndefined();
+    });
+
+    it('go to LOG_DIR when set, relative to the working directory', () => {
+      expect(buildConfiguration({ LOG_DIR: 'var/log' }, deployed).observability.logDir).toBe(join(deployed, 'var/log'));
+      expect(buildConfiguration({ LOG_DIR: '/var/log/wa' }, deployed).observability.logDir).toBe('/var/log/wa');
+    });
+
+    it('rotate at LOG_MAX_SIZE (10 MiB by default), keeping LOG_MAX_FILES (5) older files', () => {
+      expect(buildConfiguration({}, deployed).observability).toMatchObject({ logMaxBytes: 10 * 1024 * 1024, logMaxFiles: 5 });
+      expect(buildConfiguration({ LOG_MAX_SIZE: '512k', LOG_MAX_FILES: '2' }, deployed).observability).toMatchObject({ logMaxBytes: 512 * 1024, logMaxFiles: 2 });
+      expect(buildConfiguration({ LOG_MAX_SIZE: '1GB' }, deployed).observability.logMaxBytes).toBe(1024 ** 3);
+      expect(buildConfiguration({ LOG_MAX_SIZE: '4096' }, deployed).observability.logMaxBytes).toBe(4096);
+      expect(errorOf({ LOG_MAX_SIZE: 'ten megs' })).toBe('Invalid configuration: LOG_MAX_SIZE must be a size in bytes, or a number with k, m or g (e.g. 10m)');
+      expect(errorOf({ LOG_MAX_SIZE: '0' })).toContain('LOG_MAX_SIZE must be a size above 0');
+      expect(errorOf({ LOG_MAX_FILES: '0' })).toContain('LOG_MAX_FILES');
+    });
   });
 });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ConfigError, EnvironmentVariables, NodeEnv, validateEnvironment } from './env.validation';
 import { DEFAULT_STATUS_CALLBACK_OVERRIDES, parseConnectionOverrides, withConnectionOverrides } from './connection-overrides';
 import { assertProductionSecrets } from './production-secrets';
@@ -23,7 +23,7 @@ export interface DatabaseSettings {
 
 export interface RedisSettings {
   url: string;
-  /** Key prefix for every BullMQ key, so several deployments (or test runs) can share one Redis. */
+  /** Prefix of every Redis key (BullMQ's and the sender rate limiter's), so several deployments (or test runs) can share one Redis. */
   prefix: string;
 }
 
@@ -95,7 +95,12 @@ export interface HttpSettings {
 }
 
 export interface ObservabilitySettings {
+  /** Where app.log and error.log go; none: stdout only. */
   logDir?: string;
+  /** app.log and error.log rotate at this size... */
+  logMaxBytes: number;
+  /** ...keeping this many older files of each. */
+  logMaxFiles: number;
   metricsToken?: string;
   metricsPort?: number;
 }
@@ -167,6 +172,24 @@ function parseTrustProxy(raw: string | undefined): boolean | number | string[] {
   return raw.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+function parseSize(value: string): number {
+  const m = /^(\d+)\s*([kmg]?)b?$/i.exec(value.trim());
+  if (!m || Number(m[1]) === 0) throw new ConfigError('Invalid configuration: LOG_MAX_SIZE must be a size above 0, in bytes or with k, m or g (e.g. 10m)');
+  return Number(m[1]) * SIZE_UNITS[m[2].toLowerCase()];
+}
+
+/**
+ * LOG_DIR, or `logs` in the working directory when the process runs from a git checkout (where
+ * the runbook looks); a deployed copy without .git logs to stdout only unless LOG_DIR says
+ * otherwise. Tests never write files unless asked.
+ */
+function resolveLogDir(raw: string | undefined, nodeEnv: NodeEnv, cwd: string): string | undefined {
+  if (raw !== undefined) return /^(off|none|false)$/i.test(raw) ? undefined : resolve(cwd, raw);
+  return nodeEnv !== NodeEnv.Test && existsSync(join(cwd, '.git')) ? join(cwd, 'logs') : undefined;
+}
+
 function isHttps(url: string): boolean {
   return url.toLowerCase().startsWith('https://');
 }
@@ -190,7 +213,7 @@ function resolveCredentials(env: EnvironmentVariables): TwilioCredentials | unde
  * Builds the typed configuration from raw environment variables. Throws ConfigError with one
  * line naming the variable when a value is bad, missing, or unsafe for production.
  */
-export function buildConfiguration(raw: Record<string, string | undefined>): AppConfig {
+export function buildConfiguration(raw: Record<string, string | undefined>, cwd = process.cwd()): AppConfig {
   const env = validateEnvironment(raw);
   const nodeEnv = env.NODE_ENV ?? NodeEnv.Development;
   const isProduction = nodeEnv === NodeEnv.Production;
@@ -301,7 +324,7 @@ export function buildConfiguration(raw: Record<string, string | undefined>): App
       poolMax,
       migrationsRun: env.DATABASE_MIGRATIONS_RUN ?? true,
     },
-    redis: { url: env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix: env.REDIS_PREFIX ?? 'wa' },
+    redis: { url: env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix: env.REDIS_PREFIX ?? 'bull' },
     auth: {
       jwtSecret,
       jwtSecretGenerated,
@@ -345,7 +368,9 @@ export function buildConfiguration(raw: Record<string, string | undefined>): App
       apiDocs: env.API_DOCS ?? !isProduction,
     },
     observability: {
-      logDir: env.LOG_DIR,
+      logDir: resolveLogDir(env.LOG_DIR, nodeEnv, cwd),
+      logMaxBytes: parseSize(env.LOG_MAX_SIZE ?? '10m'),
+      logMaxFiles: env.LOG_MAX_FILES ?? 5,
       metricsToken: env.METRICS_TOKEN,
       metricsPort: env.METRICS_PORT,
     },

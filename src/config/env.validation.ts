@@ -191,9 +191,17 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toBool) @IsBoolean({ message: 'must be true or false' })
   API_DOCS?: boolean;
 
-  /** Directory for app.log and error.log (in addition to stdout). */
+  /** Directory for app.log and error.log (in addition to stdout); `off` for stdout only. */
   @IsOptional() @Transform(trimmed) @IsString()
   LOG_DIR?: string;
+
+  /** Size at which app.log and error.log rotate: bytes, or a number with k, m or g. */
+  @IsOptional() @Transform(trimmed) @Matches(/^\d+\s*[kmg]?b?$/i, { message: 'must be a size in bytes, or a number with k, m or g (e.g. 10m)' })
+  LOG_MAX_SIZE?: string;
+
+  /** Rotated files kept of each log (app.log.1 ... app.log.N). */
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer' }) @Min(1) @Max(100)
+  LOG_MAX_FILES?: number;
 
   /** Bearer token that /metrics requires. Unset: /metrics needs an admin's JWT. */
   @IsOptional() @Transform(trimmed) @IsString() @MinLength(16, { message: 'must be at least 16 characters' })

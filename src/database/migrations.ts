@@ -4,6 +4,7 @@ import { DispatchTracking1764360000000 } from '../../migrations/1764360000000-Di
 import { DeliveryRollups1764380000000 } from '../../migrations/1764380000000-DeliveryRollups';
 import { RollupJournal1764390000000 } from '../../migrations/1764390000000-RollupJournal';
 import { AttachSid1764400000000 } from '../../migrations/1764400000000-AttachSid';
+import { ClientReference1764425000000 } from '../../migrations/1764425000000-ClientReference';
 import { IdempotencyKeyMessage1764430000000 } from '../../migrations/1764430000000-IdempotencyKeyMessage';
 import { ApiKeys1764440000000 } from '../../migrations/1764440000000-ApiKeys';
 
@@ -15,6 +16,7 @@ export const MIGRATIONS = [
   DeliveryRollups1764380000000,
   RollupJournal1764390000000,
   AttachSid1764400000000,
+  ClientReference1764425000000,
   IdempotencyKeyMessage1764430000000,
   ApiKeys1764440000000,
 ];

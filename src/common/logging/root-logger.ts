@@ -4,6 +4,7 @@ import pino, { DestinationStream, Logger, StreamEntry } from 'pino';
 import type { AppConfig } from '../../config/configuration';
 import { NodeEnv } from '../../config/env.validation';
 import { configuredSecrets, REDACT_PATHS, REDACTED, scrubSecrets } from './redaction';
+import { RotatingFile } from './rotating-file';
 
 export interface RootLogger {
   logger: Logger;
@@ -24,7 +25,8 @@ function prettyStdout(): DestinationStream | undefined {
 
 /**
  * The one pino logger of the process: JSON lines on stdout (pretty in a development terminal),
- * and with LOG_DIR also LOG_DIR/app.log (every line) and LOG_DIR/error.log (level >= 50, error).
+ * and with a log directory also app.log (every line) and error.log (level >= 50, error) there,
+ * each rotated by size.
  * Secrets are censored by path (headers, password/token fields) and, in message text and error
  * stacks, by pattern (Bearer ..., JWTs) and by value (the configured secrets).
  */
@@ -35,12 +37,12 @@ export function createRootLogger(config: AppConfig): RootLogger {
   const pretty = config.app.nodeEnv === NodeEnv.Development && process.stdout.isTTY ? prettyStdout() : undefined;
   const stdout = pretty ? undefined : pino.destination({ dest: 1, sync: false });
   const streams: StreamEntry[] = [{ level: streamLevel, stream: pretty ?? stdout! }];
-  const files: ReturnType<typeof pino.destination>[] = stdout ? [stdout] : [];
-  const { logDir } = config.observability;
+  const files: { flushSync: () => void }[] = stdout ? [stdout] : [];
+  const { logDir, logMaxBytes, logMaxFiles } = config.observability;
   if (logDir) {
     mkdirSync(logDir, { recursive: true });
-    const app = pino.destination({ dest: join(logDir, 'app.log'), mkdir: true, sync: false });
-    const errors = pino.destination({ dest: join(logDir, 'error.log'), mkdir: true, sync: false });
+    const app = new RotatingFile(join(logDir, 'app.log'), logMaxBytes, logMaxFiles);
+    const errors = new RotatingFile(join(logDir, 'error.log'), logMaxBytes, logMaxFiles);
     files.push(app, errors);
     streams.push({ level: streamLevel, stream: app }, { level: 'error', stream: errors });
   }

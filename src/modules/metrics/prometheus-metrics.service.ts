@@ -31,6 +31,8 @@ export enum MetricName {
   WebhookRefused = 'whatsapp_webhook_refused_total',
   WebhookSignatureMatches = 'whatsapp_webhook_signature_matches_total',
   WebhookConsecutiveFailures = 'whatsapp_webhook_signature_consecutive_failures',
+  WebhookDuration = 'whatsapp_webhook_duration_seconds',
+  WebhookConsecutiveTimeouts = 'whatsapp_webhook_consecutive_timeouts',
   QueueJobs = 'whatsapp_queue_jobs',
   OutboxBacklog = 'whatsapp_outbox_backlog',
   DatabaseConnectionErrors = 'whatsapp_database_connection_errors_total',
@@ -42,6 +44,16 @@ const NO_CODE = 'none';
 export const UNMATCHED_ROUTE = 'unmatched';
 const COLLECT_TIMEOUT_MS = 1000;
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
+/**
+ * Twilio waits 15 seconds for a webhook's answer, then gives up on the request (and retries a
+ * status callback later): an answer slower than this is lost on Twilio's side.
+ */
+export const TWILIO_WEBHOOK_TIMEOUT_SECONDS = 15;
+/** The Twilio webhooks' routes (POST), by the kind label their metrics carry. */
+const WEBHOOK_ROUTES: Readonly<Record<string, 'status' | 'inbound'>> = {
+  '/api/v1/whatsapp/status': 'status',
+  '/api/v1/whatsapp/webhook': 'inbound',
+};
 
 /** Where a status sits on the way to the handset; failures and cancellation are not on it. */
 const PROGRESS_RANK: Partial<Record<string, number>> = {
@@ -144,6 +156,19 @@ export class PrometheusMetricsService implements OnModuleInit, OnApplicationShut
     labelNames: ['kind'],
     registers: [this.registry],
   });
+  private readonly webhookDuration = new Histogram({
+    name: MetricName.WebhookDuration,
+    help: 'Time to answer a Twilio webhook (POST), by webhook, signature check and storage included',
+    labelNames: ['kind'],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, TWILIO_WEBHOOK_TIMEOUT_SECONDS, 30],
+    registers: [this.registry],
+  });
+  private readonly consecutiveTimeouts = new Gauge({
+    name: MetricName.WebhookConsecutiveTimeouts,
+    help: `Webhooks in a row answered after Twilio's ${TWILIO_WEBHOOK_TIMEOUT_SECONDS} s timeout, since the last timely answer of the kind, in this process`,
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
   private readonly collectErrors = new Counter({
     name: MetricName.CollectErrors,
     help: 'Scrape-time reads that failed (the gauge is left without a sample)',
@@ -198,6 +223,7 @@ export class PrometheusMetricsService implements OnModuleInit, OnApplicationShut
     this.databaseConnectionErrors.inc({ kind: 'connect' }, 0);
     this.accepted.inc({ mode: 'queued' }, 0);
     this.failed.inc({ status: MessageStatus.Failed, error_code: NO_CODE }, 0);
+    for (const kind of Object.values(WEBHOOK_ROUTES)) this.consecutiveTimeouts.set({ kind }, 0);
   }
 
   onModuleInit(): void {
@@ -222,6 +248,14 @@ export class PrometheusMetricsService implements OnModuleInit, OnApplicationShut
 
   observeHttp(method: string, route: string | undefined, statusCode: number, seconds: number): void {
     this.httpDuration.observe({ method, route: route ?? UNMATCHED_ROUTE, status_code: String(statusCode) }, seconds);
+    const webhook = method === 'POST' && route ? WEBHOOK_ROUTES[route] : undefined;
+    if (webhook) this.observeWebhook(webhook, seconds);
+  }
+
+  private observeWebhook(kind: string, seconds: number): void {
+    this.webhookDuration.observe({ kind }, seconds);
+    if (seconds > TWILIO_WEBHOOK_TIMEOUT_SECONDS) this.consecutiveTimeouts.inc({ kind });
+    else this.consecutiveTimeouts.set({ kind }, 0);
   }
 
   private stageCounter(name: MetricName, help: string): Counter<'error_code'> {

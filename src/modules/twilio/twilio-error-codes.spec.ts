@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import {
   classifyFailure,
   describeTwilioError,
@@ -242,5 +244,28 @@ describe('classifyFailure', () => {
     const result = classifyFailure({ twilioCode: null, httpStatus: null, networkCode: null, timedOut: false });
     expect(result.retryClass).toBe(RetryClass.Permanent);
     expect(result.mayHaveReachedTwilio).toBe(true);
+  });
+});
+
+describe("the README's runbook table of Twilio error codes", () => {
+  const readme = readFileSync(resolve(__dirname, '../../../README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('**Common Twilio error codes**'), readme.indexOf('**Stuck or missing messages**'));
+  const rows = [...section.matchAll(/^\| (\d{5}) \| ([^|]+) \| ([^|]+) \|/gm)].map(([, code, meaning, handling]) => ({
+    code: Number(code),
+    meaning: meaning.trim().replace(/ \(also plain HTTP 429\)$/, ''),
+    handling: handling.trim(),
+  }));
+
+  it('lists the codes operators meet most, 30004 and 30005 among them', () => {
+    expect(rows.map((r) => r.code)).toEqual(expect.arrayContaining([21211, 30003, 30004, 30005, 30008, 63016]));
+  });
+
+  it.each(rows.map((r) => [r.code, r] as const))("gives %i Twilio's own title, as the code table does", (_code, row) => {
+    expect(row.meaning).toBe(describeTwilioError(row.code)?.title);
+  });
+
+  it.each(rows.map((r) => [r.code, r] as const))('describes what the service does with %i as its retry class says', (_code, row) => {
+    const expected = { [RetryClass.Permanent]: /^fails/, [RetryClass.Retryable]: /^retries/, [RetryClass.RetryOnceLater]: /^one automatic retry/ };
+    expect(row.handling).toMatch(expected[describeTwilioError(row.code)!.retryClass]);
   });
 });

@@ -113,6 +113,9 @@ export class RetryService implements OnModuleInit {
           mediaUrls: o.mediaUrls,
           contentSid: o.contentSid,
           contentVariables: o.contentVariables,
+          // The retry answers to the same reference, so the client finds it where it looks.
+          clientReference: o.clientReference,
+          metadata: o.metadata,
           status: MessageStatus.Queued,
           queuedAt: now,
           createdBy: o.createdBy,

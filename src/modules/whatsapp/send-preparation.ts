@@ -1,6 +1,7 @@
 import { DomainException } from '../../common/errors/domain.exception';
 import { ErrorCode } from '../../common/errors/error-code';
 import type { TwilioSettings } from '../../config/configuration';
+import type { MessageMetadata } from './entities/whatsapp-message.entity';
 import { MessageDirection, MessageStatus } from './message-status';
 import type { NewMessage } from './messages/whatsapp-message.repository';
 import { parseWhatsAppAddress, WhatsAppAddress } from './phone-number';
@@ -13,6 +14,9 @@ export interface SendInput {
   from?: string;
   contentSid?: string;
   contentVariables?: Record<string, string>;
+  /** The caller's own reference and data, stored and echoed back, never sent to Twilio. */
+  clientReference?: string;
+  metadata?: MessageMetadata;
   /** The API user sending it. */
   userId?: string;
 }
@@ -73,6 +77,8 @@ export function prepareSend(input: SendInput, senders: SenderSettings): Prepared
       mediaUrls: input.mediaUrls ?? [],
       contentSid: input.contentSid ?? null,
       contentVariables: input.contentVariables ?? null,
+      clientReference: input.clientReference ?? null,
+      metadata: input.metadata ?? null,
       status: MessageStatus.Queued,
       createdBy: input.userId ?? null,
     },

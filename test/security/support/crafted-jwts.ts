@@ -49,6 +49,11 @@ export function craftTokens(secret: string, good: TokenClaims, otherUserId: stri
     ['valid claims', base],
     ['sub of another (nonexistent) user', { ...base, sub: randomUUID() }],
     ['sub of the other sender, role admin', { ...base, sub: otherUserId, role: 'admin' }],
+    ['sub of the other sender as itself', { ...base, sub: otherUserId, role: 'sender' }],
+    ['valid claims, a year to live', { ...base, exp: now + 365 * 24 * 3600 }],
+    ['valid claims, issued in the future', { ...base, iat: now + 3600 }],
+    ['role superadmin', { ...base, role: 'superadmin' }],
+    ['role as a list', { ...base, role: ['admin', 'sender'] }],
   ];
 
   for (const [what, claims] of claimVariants) {
@@ -72,7 +77,9 @@ export function craftTokens(secret: string, good: TokenClaims, otherUserId: stri
     add(`HS256 with kid SQL injection (${what})`, hmac('HS256', 'x', { kid: "x' UNION SELECT 'x'--" }, claims));
     add(`HS256 with a jku and a wrong key (${what})`, hmac('HS256', randomBytes(16), { jku: 'https://attacker.example/jwks.json' }, claims));
     add(`signature of another token (${what})`, `${ours(claims).split('.').slice(0, 2).join('.')}.${ours({ ...claims, iat: 1 }).split('.')[2]}`);
-    add(`claims changed after signing (${what})`, `${ours({ ...claims, role: 'sender' }).split('.')[0]}.${b64(claims)}.${ours({ ...claims, role: 'sender' }).split('.')[2]}`);
+    // Signed with other claims than those it carries (a role differing from the variant's own).
+    const signed = ours({ ...claims, role: claims.role === 'sender' ? 'admin' : 'sender' });
+    add(`claims changed after signing (${what})`, `${signed.split('.')[0]}.${b64(claims)}.${signed.split('.')[2]}`);
   }
 
   // Signed with our secret and algorithm, but with claims that must be refused.
@@ -103,6 +110,7 @@ export function craftTokens(secret: string, good: TokenClaims, otherUserId: stri
     add(`our key, ${what}`, ours(claims));
     add(`our key, ${what}, role admin`, ours({ ...claims, role: 'admin' }));
     add(`our key and a kid header, ${what}`, ours(claims, { kid: 'k1' }));
+    add(`our key, typ "at+jwt", ${what}`, ours(claims, { typ: 'at+jwt' }));
   }
 
   // Huge and malformed.
@@ -118,6 +126,6 @@ export function craftTokens(secret: string, good: TokenClaims, otherUserId: stri
   ]) {
     add(`malformed: ${JSON.stringify(junk).slice(0, 40)}`, junk);
   }
-  for (let i = 0; i < 60; i++) add('random bytes', randomBytes(10 + i * 7).toString(i % 2 ? 'base64url' : 'hex'));
+  for (let i = 0; i < 100; i++) add('random bytes', randomBytes(10 + i * 7).toString(i % 2 ? 'base64url' : 'hex'));
   return out;
 }

@@ -93,8 +93,15 @@ export class TwilioSignatureGuard implements CanActivate {
       this.assertAcceptable(kind, req);
       return true;
     }
-    this.events.publish({ type: DomainEventType.WebhookVerified, kind, ok: false, reason: check.reason, tokenIndex: null });
-    this.logRefusal(`Rejected ${kind} webhook from ${req.ip}: signature ${check.reason} (url checked: ${truncateForLog(url)})`);
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      // A reachability probe (npm run monitor, a load balancer): it carries nothing to store, so
+      // it is refused without counting as a signature failure or raising the "in a row" alert.
+      this.logger.debug(`Unsigned ${req.method} on the ${kind} webhook from ${req.ip}: answered 403`);
+    } else {
+      this.events.publish({ type: DomainEventType.WebhookVerified, kind, ok: false, reason: check.reason, tokenIndex: null });
+      // At error level so it reaches error.log: a wrong token or URL loses Twilio's callbacks.
+      this.logRefusal(`Rejected ${kind} webhook from ${req.ip}: signature ${check.reason} (url checked: ${truncateForLog(url)})`, 'error');
+    }
     throw new DomainException(ErrorCode.InvalidSignature, 'Invalid or missing X-Twilio-Signature', { reason: check.reason });
   }
 
@@ -109,7 +116,7 @@ export class TwilioSignatureGuard implements CanActivate {
     throw new DomainException(refusal.code, refusal.message, { field: refusal.field, reason: refusal.reason });
   }
 
-  private logRefusal(line: string): void {
-    this.refusalLog.log((l) => this.logger.warn(l), line);
+  private logRefusal(line: string, level: 'warn' | 'error' = 'warn'): void {
+    this.refusalLog.log((l) => this.logger[level](l), line);
   }
 }

@@ -1,5 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import type { MessageMetadata } from '../entities/whatsapp-message.entity';
 import { MessageStatus } from '../message-status';
+import { ApiMetadataProperty } from './send-message.dto';
 
 export class StatusTimestampsDto {
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) queued: string | null;
@@ -22,6 +24,9 @@ export class DeliveryStatusDto {
   @ApiProperty({ type: String, nullable: true }) errorMessage: string | null;
   @ApiPropertyOptional({ type: String, nullable: true, description: 'What to do about the error' }) errorHint: string | null;
   @ApiProperty() attempts: number;
+  @ApiProperty({ type: String, nullable: true, description: 'The clientReference given when it was sent' }) clientReference: string | null;
+  @ApiMetadataProperty('The metadata given when it was sent (inbound: further fields Twilio posted)', { inAnswer: true })
+  metadata: MessageMetadata | null;
   @ApiProperty({ type: StatusTimestampsDto }) timestamps: StatusTimestampsDto;
   @ApiProperty({ type: DeliveryMetricsDto }) metrics: DeliveryMetricsDto;
 }

@@ -1,8 +1,10 @@
 import { IsCalendarDateTime } from '../../../common/http/calendar-date-time.validator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsEnum, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsEnum, IsInt, IsNotEmpty, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import type { MessageMetadata } from '../entities/whatsapp-message.entity';
 import { MessageDirection, MessageStatus } from '../message-status';
+import { ApiMetadataProperty, MAX_CLIENT_REFERENCE_LENGTH } from './send-message.dto';
 
 export class ListMessagesQueryDto {
   @ApiPropertyOptional({ enum: MessageDirection })
@@ -26,6 +28,13 @@ export class ListMessagesQueryDto {
   @IsString()
   @MaxLength(64)
   from?: string;
+
+  @ApiPropertyOptional({ description: 'Only messages sent with this clientReference (exact match)', maxLength: MAX_CLIENT_REFERENCE_LENGTH })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty({ message: 'clientReference must not be empty' })
+  @MaxLength(MAX_CLIENT_REFERENCE_LENGTH, { message: `clientReference must be at most ${MAX_CLIENT_REFERENCE_LENGTH} characters` })
+  clientReference?: string;
 
   @ApiPropertyOptional({ description: 'Created at or after (ISO 8601)' })
   @IsOptional()
@@ -66,6 +75,9 @@ export class MessageSummaryDto {
   @ApiProperty({ type: String, nullable: true }) errorMessage: string | null;
   @ApiProperty({ type: String, nullable: true, description: 'Inbound: the WhatsApp profile name' }) profileName: string | null;
   @ApiProperty({ type: String, nullable: true, format: 'uuid', description: 'For a re-send: the message it retries' }) retryOf: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'The clientReference given when it was sent' }) clientReference: string | null;
+  @ApiMetadataProperty('The metadata given when it was sent (inbound: further fields Twilio posted)', { inAnswer: true })
+  metadata: MessageMetadata | null;
   @ApiProperty() attempts: number;
   @ApiProperty({ type: String, format: 'date-time' }) createdAt: string;
   @ApiProperty({ type: String, format: 'date-time' }) updatedAt: string;

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiPropertyOptions } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -10,13 +10,56 @@ import {
   IsUrl,
   Matches,
   MaxLength,
+  registerDecorator,
   ValidateIf,
 } from 'class-validator';
+import type { MessageMetadata } from '../entities/whatsapp-message.entity';
 
 /** Twilio's limit for a WhatsApp body; longer bodies fail with 21617. */
 export const MAX_BODY_LENGTH = 1600;
 /** Twilio accepts at most 10 MediaUrl parameters per message. */
 export const MAX_MEDIA_URLS = 10;
+
+/** Bounds of the client's own data on a message (the clientReference column is varchar(128)). */
+export const MAX_CLIENT_REFERENCE_LENGTH = 128;
+export const MAX_METADATA_BYTES = 4096;
+const MAX_METADATA_KEY_LENGTH = 64;
+
+/** Why `value` is not flat metadata of at most MAX_METADATA_BYTES, or null when it is. */
+export function metadataProblem(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'metadata must be a JSON object';
+  for (const [key, v] of Object.entries(value)) {
+    if (key.length === 0 || key.length > MAX_METADATA_KEY_LENGTH) return `metadata keys must be 1 to ${MAX_METADATA_KEY_LENGTH} characters`;
+    const flat = v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+    if (!flat) return `metadata must be flat: the value of "${key}" must be a string, number, boolean or null`;
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(value));
+  return bytes > MAX_METADATA_BYTES ? `metadata must be at most ${MAX_METADATA_BYTES} bytes as JSON (got ${bytes})` : null;
+}
+
+/** OpenAPI shape of a message's metadata: a flat object (in answers, null when there is none). */
+export function ApiMetadataProperty(description: string, options: { inAnswer: boolean }): PropertyDecorator {
+  const schema = {
+    type: 'object',
+    additionalProperties: { oneOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }], nullable: true },
+    description,
+    example: { orderId: 'A-1001', attempt: 1 },
+  } as ApiPropertyOptions;
+  return options.inAnswer ? ApiProperty({ ...schema, nullable: true } as ApiPropertyOptions) : ApiPropertyOptional(schema);
+}
+
+function IsFlatMetadata(): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isFlatMetadata',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      validator: {
+        validate: (value: unknown) => metadataProblem(value) === null,
+        defaultMessage: (args) => metadataProblem(args?.value) ?? 'metadata is invalid',
+      },
+    });
+}
 
 export class SendMessageDto {
   @ApiProperty({ description: 'Recipient in E.164, with or without the whatsapp: prefix', example: '+14155550123' })
@@ -58,6 +101,27 @@ export class SendMessageDto {
   @IsString({ message: 'from must be a string' })
   from?: string;
 
+  @ApiPropertyOptional({
+    description: `Your own reference for the message (an order or ticket id), up to ${MAX_CLIENT_REFERENCE_LENGTH} characters. Echoed in delivery-status and listings, and a listing filter (?clientReference=). Not unique: several messages may share one.`,
+    maxLength: MAX_CLIENT_REFERENCE_LENGTH,
+    example: 'order-1001',
+  })
+  @IsOptional()
+  @IsString({ message: 'clientReference must be a string' })
+  @IsNotEmpty({ message: 'clientReference must not be empty (leave it out instead)' })
+  @MaxLength(MAX_CLIENT_REFERENCE_LENGTH, { message: `clientReference must be at most ${MAX_CLIENT_REFERENCE_LENGTH} characters` })
+  // Control characters would make the reference unreadable in logs and listings.
+  @Matches(/^[^\u0000-\u001f\u007f]*$/, { message: 'clientReference must not contain control characters' })
+  clientReference?: string;
+
+  @ApiMetadataProperty(
+    `Your own flat key-value data (values: string, number, boolean or null; keys up to ${MAX_METADATA_KEY_LENGTH} characters), up to ${MAX_METADATA_BYTES} bytes as JSON. Stored with the message and echoed back; never sent to Twilio.`,
+    { inAnswer: false },
+  )
+  @IsOptional()
+  @IsFlatMetadata()
+  metadata?: MessageMetadata;
+
   @ApiPropertyOptional({ description: 'Send before answering (201 with the Twilio SID) instead of queueing (202)', default: false })
   @IsOptional()
   @IsBoolean({ message: 'immediate must be true or false' })
@@ -73,6 +137,8 @@ export function toSendInput(dto: Omit<SendMessageDto, 'immediate'> & { immediate
     contentSid: dto.contentSid,
     contentVariables: dto.contentVariables,
     from: dto.from,
+    clientReference: dto.clientReference,
+    metadata: dto.metadata,
     immediate: dto.immediate,
     userId,
   };

@@ -8,6 +8,9 @@ import {
 } from 'typeorm';
 import { MessageDirection, MessageStatus } from '../message-status';
 
+/** A flat JSON object: values are strings, numbers, booleans or null. */
+export type MessageMetadata = Record<string, string | number | boolean | null>;
+
 /**
  * One WhatsApp message, outbound or inbound. The table and column names are quoted camelCase
  * because the operators' runbook queries them exactly that way
@@ -19,6 +22,8 @@ import { MessageDirection, MessageStatus } from '../message-status';
 @Index('IDX_WhatsAppMessage_to_createdAt', ['to', 'createdAt'])
 // A sender's own messages, newest first (GET /messages for the sender role).
 @Index('IDX_WhatsAppMessage_createdBy_createdAt_id', ['createdBy', 'createdAt', 'id'])
+// GET /messages?clientReference=..., newest first; only rows that have one.
+@Index('IDX_WhatsAppMessage_clientReference_createdAt_id', ['clientReference', 'createdAt', 'id'], { where: '"clientReference" IS NOT NULL' })
 @Index('IDX_WhatsAppMessage_unsettled', ['updatedAt'], {
   where: `direction = 'outbound' AND status IN ('queued', 'accepted', 'scheduled', 'sending', 'sent')`,
 })
@@ -63,9 +68,16 @@ export class WhatsAppMessage {
   @Column({ type: 'varchar', length: 32, nullable: true })
   waId: string | null;
 
-  /** Further fields of an inbound message (buttons, location, referral), as Twilio posted them. */
+  /**
+   * Outbound: the API client's own flat key-value data, echoed back and never sent to Twilio.
+   * Inbound: further fields of the message (buttons, location, referral), as Twilio posted them.
+   */
   @Column({ type: 'jsonb', nullable: true })
-  metadata: Record<string, string> | null;
+  metadata: MessageMetadata | null;
+
+  /** The API client's own reference (an order or ticket id): echoed back, and a listing filter. Not unique. */
+  @Column({ type: 'varchar', length: 128, nullable: true })
+  clientReference: string | null;
 
   /** For a re-send, the message it retries; the original keeps its own history. */
   /** At most one direct retry per message, even when two retry requests race. */

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager, In } from 'typeorm';
-import { WhatsAppMessage } from '../entities/whatsapp-message.entity';
+import { MessageMetadata, WhatsAppMessage } from '../entities/whatsapp-message.entity';
 import { MessageDirection, MessageStatus } from '../message-status';
 
 /** Statements given the same `tx` commit or roll back together. */
@@ -38,7 +38,8 @@ export interface NewMessage {
   retryOf?: string | null;
   profileName?: string | null;
   waId?: string | null;
-  metadata?: Record<string, string> | null;
+  metadata?: MessageMetadata | null;
+  clientReference?: string | null;
 }
 
 export interface InsertedMessage {
@@ -85,6 +86,7 @@ export interface MessagePageQuery {
   status?: MessageStatus;
   to?: string;
   from?: string;
+  clientReference?: string;
   since?: Date;
   until?: Date;
   /** Keyset: only rows strictly older than this (createdAt, id). */
@@ -145,15 +147,16 @@ export class WhatsAppMessageRepository {
     const withIds = rows.map((r) => ({ ...r, id: r.id ?? randomUUID() }));
     return this.db(tx).query(
       `INSERT INTO "WhatsAppMessage" AS m (id, direction, "from", "to", body, "mediaUrls", "mediaContentTypes", "contentSid", "contentVariables",
-              status, "messageSid", "queuedAt", "createdBy", "retryOf", "profileName", "waId", metadata)
+              status, "messageSid", "queuedAt", "createdBy", "retryOf", "profileName", "waId", metadata, "clientReference")
        SELECT r.id, r.direction, r."from", r."to", r.body,
               ARRAY(SELECT jsonb_array_elements_text(COALESCE(r."mediaUrls", '[]'))),
               ARRAY(SELECT jsonb_array_elements_text(COALESCE(r."mediaContentTypes", '[]'))),
               r."contentSid", r."contentVariables", r.status, r."messageSid", r."queuedAt", r."createdBy", r."retryOf",
-              r."profileName", r."waId", r.metadata
+              r."profileName", r."waId", r.metadata, r."clientReference"
          FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, direction varchar, "from" varchar, "to" varchar, body text, "mediaUrls" jsonb,
               "mediaContentTypes" jsonb, "contentSid" varchar, "contentVariables" jsonb, status varchar, "messageSid" varchar,
-              "queuedAt" timestamptz, "createdBy" uuid, "retryOf" uuid, "profileName" varchar, "waId" varchar, metadata jsonb)
+              "queuedAt" timestamptz, "createdBy" uuid, "retryOf" uuid, "profileName" varchar, "waId" varchar, metadata jsonb,
+              "clientReference" varchar)
        ON CONFLICT DO NOTHING
        RETURNING m.id, m."retryOf"`,
       [JSON.stringify(withIds)],
@@ -483,6 +486,7 @@ export class WhatsAppMessageRepository {
     if (q.status) qb.andWhere('m.status = :status', { status: q.status });
     if (q.to) qb.andWhere('m.to = :to', { to: q.to });
     if (q.from) qb.andWhere('m.from = :from', { from: q.from });
+    if (q.clientReference !== undefined) qb.andWhere('m.clientReference = :clientReference', { clientReference: q.clientReference });
     if (q.since) qb.andWhere('m.createdAt >= :since', { since: q.since });
     if (q.until) qb.andWhere('m.createdAt < :until', { until: q.until });
     if (q.before) qb.andWhere(`(m."createdAt", m.id) < (:cc::timestamptz, :ci::uuid)`, { cc: q.before.createdAt, ci: q.before.id });

@@ -262,11 +262,13 @@ export class InMemoryWhatsAppMessageRepository implements WhatsAppMessageReposit
     this.store.fault('insert');
     const now = this.store.now();
     const inserted: InsertedMessage[] = [];
-    // One statement: a row that breaks a NOT NULL column stores none of them.
+    // One statement: a row that breaks a NOT NULL column stores none of them...
     for (const r of rows) {
       for (const column of ['direction', 'from', 'to', 'status'] as const) {
         if (r[column] === undefined || r[column] === null) throw new Error(`null value in column "${column}" of relation "WhatsAppMessage" violates not-null constraint`);
       }
+      // ...and so does one too long for "clientReference" varchar(128).
+      if ((r.clientReference?.length ?? 0) > 128) throw new Error('value too long for type character varying(128)');
     }
     for (const r of rows) {
       const id = r.id ?? randomUUID();
@@ -289,6 +291,7 @@ export class InMemoryWhatsAppMessageRepository implements WhatsAppMessageReposit
         profileName: r.profileName ?? null,
         waId: r.waId ?? null,
         metadata: r.metadata ? clone(r.metadata) : null,
+        clientReference: r.clientReference ?? null,
         retryOf,
         status: r.status,
         errorCode: null,
@@ -672,6 +675,7 @@ export class InMemoryWhatsAppMessageRepository implements WhatsAppMessageReposit
           (!q.status || m.status === q.status) &&
           (!q.to || m.to === q.to) &&
           (!q.from || m.from === q.from) &&
+          (q.clientReference === undefined || m.clientReference === q.clientReference) &&
           (!q.since || m.createdAt.getTime() >= q.since.getTime()) &&
           (!q.until || m.createdAt.getTime() < q.until.getTime()) &&
           // Row comparison (createdAt, id) < (cursor); uuids compare like their lower-case text.
