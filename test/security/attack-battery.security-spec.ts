@@ -186,12 +186,14 @@ describe('npm run test:security: the attack battery against the built service', 
       '/api/v1/whatsapp/send/bulk': ['messages'],
       '/api/v1/whatsapp/retry': ['ids', 'errorCodes', 'since', 'limit'],
       '/api/v1/auth/login': ['email', 'password'],
+      '/api/v1/users': ['email', 'role', 'password'],
+      '/api/v1/api-keys': ['name', 'role', 'expiresAt'],
     };
     const queryParams: Record<string, string[]> = {
       '/api/v1/whatsapp/messages': ['direction', 'status', 'to', 'from', 'since', 'until', 'cursor', 'limit'],
       '/api/v1/whatsapp/delivery-metrics': ['since', 'until', 'from'],
     };
-    const pathRoutes = ['/api/v1/whatsapp/delivery-status/', '/api/v1/whatsapp/messages/{}/events', '/api/v1/whatsapp/contacts/'];
+    const pathRoutes = ['/api/v1/whatsapp/delivery-status/', '/api/v1/whatsapp/messages/{}/events', '/api/v1/whatsapp/contacts/', '/api/v1/users/'];
     const requests: { label: string; run: () => Promise<Answer> }[] = [];
     const send = (path: string, body: unknown, raw?: string) => ({
       label: `POST ${path} ${(raw ?? JSON.stringify(body)).slice(0, 80)}`,
@@ -263,8 +265,16 @@ describe('npm run test:security: the attack battery against the built service', 
     // A login with a wrong password, a token in a query string, and a signed webhook: the usual ways secrets leak.
     await call('/api/v1/auth/login', { body: JSON.stringify({ email: s.alice.email, password: `${s.alice.password}x` }) });
     await call(`/api/v1/whatsapp/messages?access_token=${s.alice.token}&token=${s.authToken}`, { token: s.bob.token });
+    // An API key: created (the answer carries it), used in both headers, revoked, then refused.
+    const created = json(await call('/api/v1/api-keys', { token: s.admin.token, body: JSON.stringify({ name: 'log-check', role: 'sender' }) }));
+    const apiKey = created?.apiKey as string;
+    expect(apiKey).toMatch(/^wsk_/);
+    await call('/api/v1/whatsapp/messages', { headers: { 'x-api-key': apiKey } });
+    await call(`/api/v1/whatsapp/messages?api_key=${apiKey}`, { token: apiKey });
+    await call(`/api/v1/api-keys/${created.id}`, { token: s.admin.token, method: 'DELETE' });
+    await call('/api/v1/whatsapp/messages', { headers: { 'x-api-key': apiKey } });
     const log = serviceLog(s);
-    const found = s.secrets().filter((secret) => log.includes(secret));
+    const found = [...s.secrets(), apiKey].filter((secret) => log.includes(secret));
     report['log size (bytes)'] = log.length;
     report['secrets found in the log'] = found.length;
     expect(log.length).toBeGreaterThan(0);
