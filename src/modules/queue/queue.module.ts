@@ -2,7 +2,11 @@ import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AppConfig } from '../../config/configuration';
+import { QueueWorker } from './queue-worker';
 import { QueueName } from './queue.types';
+
+// Every @Processor's worker gets connection options of its own (see workerConnection).
+BullModule.workerClass = QueueWorker;
 
 /** BullMQ wiring only: connections and queue registration. The jobs belong to the feature modules. */
 @Module({
@@ -11,11 +15,7 @@ import { QueueName } from './queue.types';
       inject: [ConfigService],
       useFactory: (config: ConfigService<AppConfig, true>) => {
         const redis = config.get('redis', { infer: true });
-        return {
-          prefix: redis.prefix,
-          // Workers block on Redis; BullMQ needs unlimited retries per request on their connections.
-          connection: { url: redis.url, maxRetriesPerRequest: null },
-        };
+        return { prefix: redis.prefix, connection: { url: redis.url } };
       },
     }),
     BullModule.registerQueueAsync({
@@ -26,7 +26,7 @@ import { QueueName } from './queue.types';
         return {
           prefix: redis.prefix,
           // The producer side fails fast when Redis is down, so the outbox relay can back off
-          // instead of hanging with a Postgres transaction open.
+          // instead of hanging with a Postgres transaction open. Workers get other options.
           connection: { url: redis.url, enableOfflineQueue: false },
         };
       },

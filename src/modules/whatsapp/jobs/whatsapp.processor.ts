@@ -7,6 +7,7 @@ import { ConfigService } from '@nestjs/config';
 import { DelayedError, Job, Queue, UnrecoverableError } from 'bullmq';
 import { InjectQueue } from '@nestjs/bullmq';
 import { AppConfig } from '../../../config/configuration';
+import { ThrottledLog } from '../../../common/logging/throttled-log';
 import { DispatchError, DispatchOutcome, MessageDispatchService } from '../message-dispatch.service';
 import { ReconciliationService } from '../reconciliation.service';
 import { JobName, JobPayloads, RECONCILE_JOB_OPTIONS, RECONCILE_SCHEDULER_ID, WHATSAPP_QUEUE } from './whatsapp-jobs';
@@ -17,6 +18,7 @@ type Handlers = { [K in JobName]: (job: Job<JobPayloads[K]>, token?: string) => 
 @Processor(WHATSAPP_QUEUE)
 export class WhatsAppProcessor extends WorkerHost implements OnApplicationBootstrap {
   private readonly logger = new Logger(WhatsAppProcessor.name);
+  private readonly workerErrors = new ThrottledLog((line) => this.logger.warn(line));
 
   /** One handler per job name; the type makes a missing one a compile error. */
   private readonly handlers: Handlers = {
@@ -74,6 +76,6 @@ export class WhatsAppProcessor extends WorkerHost implements OnApplicationBootst
 
   @OnWorkerEvent('error')
   onError(err: Error): void {
-    this.logger.warn(`Worker error: ${err.message}`);
+    this.workerErrors.log(`Worker error: ${err.message}`);
   }
 }
