@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { QueueWorker, workerConnection } from './queue-worker';
+import { workerConnection } from './queue-worker';
 
 describe('workerConnection', () => {
   it("turns the queue's fail-fast options into a blocking client's: offline queue on, no per-request limit", () => {
@@ -15,12 +15,5 @@ describe('workerConnection', () => {
     const client = new Redis({ lazyConnect: true });
     expect(workerConnection(client)).toBe(client);
     client.disconnect();
-  });
-
-  it('is what a QueueWorker connects with', async () => {
-    const worker = new QueueWorker('q', null, { connection: { host: '127.0.0.1', port: 1, enableOfflineQueue: false, lazyConnect: true }, autorun: false });
-    worker.on('error', () => undefined);
-    expect(worker.opts.connection).toMatchObject({ enableOfflineQueue: true, maxRetriesPerRequest: null });
-    await worker.close(true).catch(() => undefined);
   });
 });

@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AppConfig } from '../../config/configuration';
 import { QueueWorker } from './queue-worker';
+import { RedisEpochWatch } from './redis-epoch-watch';
 import { QueueName } from './queue.types';
 
 // Every @Processor's worker gets connection options of its own (see workerConnection).
@@ -32,6 +33,7 @@ BullModule.workerClass = QueueWorker;
       },
     }),
   ],
-  exports: [BullModule],
+  providers: [RedisEpochWatch],
+  exports: [BullModule, RedisEpochWatch],
 })
 export class QueueModule {}

@@ -590,6 +590,16 @@ export class InMemoryWhatsAppMessageRepository implements WhatsAppMessageReposit
       .map(asMessage);
   }
 
+  async unsentWithoutOutboxJob(afterId: string | null, limit: number): Promise<string[]> {
+    this.store.fault('unsentWithoutOutboxJob');
+    const jobFor = new Set([...this.store.outboxRows.values()].map((o) => String(o.payload.messageId)));
+    return this.rows
+      .filter((m) => m.direction === MessageDirection.Outbound && isUnsent(m) && !jobFor.has(m.id) && (afterId === null || m.id > afterId))
+      .map((m) => m.id)
+      .sort()
+      .slice(0, limit);
+  }
+
   async takeForRequeue(tx: Tx, id: string, attempts: number, cutoff: Date, clearUnanswered: boolean): Promise<boolean> {
     this.store.checkTx(tx, true);
     this.store.fault('takeForRequeue');
