@@ -62,7 +62,7 @@ export class ProcessStack {
       NODE_ENV: 'development',
       HOST: '127.0.0.1',
       PORT: String(port),
-      LOG_LEVEL: 'info',
+      LOG_LEVEL: 'warn',
       DATABASE_URL: this.spec.databaseUrl,
       DATABASE_POOL_MAX: '8',
       REDIS_URL: this.spec.redisUrl,
@@ -77,7 +77,6 @@ export class ProcessStack {
       WEBHOOK_URL: `${this.baseUrl}/api/v1/whatsapp/webhook`,
       STATUS_CALLBACK_URL: `${this.baseUrl}/api/v1/whatsapp/status`,
       API_RATE_LIMIT_PER_MINUTE: '1000000',
-      WHATSAPP_BACKOFF_MS: '200',
       SHUTDOWN_TIMEOUT_MS: '10000',
       ...this.spec.env,
     };
