@@ -30,7 +30,7 @@ describe('a Redis restart under a backlog (e2e, separate processes)', () => {
   });
 
   it('keeps answering /health, logs the outage a few times, sends every message once and stops on SIGTERM', async () => {
-    const count = 300;
+    const count = 200;
     const bodies = Array.from({ length: count }, (_, i) => uniqueBody('backlog', i));
     const bulk = await stack.api('/api/v1/whatsapp/send/bulk', {
       body: { messages: bodies.map((message, i) => ({ to: `+1415556${String(1000 + i)}`, message })) },

@@ -28,7 +28,7 @@ describe('chaos', () => {
 
   it('kill -9 of the service three times under load', async () => {
     const s = await start({ name: 'kill-9-x3', env: { TWILIO_MPS: '40' } });
-    s.load({ messages: 300, clients: 8 });
+    s.load({ messages: 200, clients: 8 });
     await s.waitForSandbox(20);
     for (let i = 0; i < 3; i++) {
       expect(await s.restartService('SIGKILL')).toMatch(/SIGKILL$/);
@@ -38,8 +38,8 @@ describe('chaos', () => {
   });
 
   it('a Redis restart under a backlog (kill -9, back 5 s later with its data)', async () => {
-    const s = await start({ name: 'redis-restart', env: { TWILIO_MPS: '25' }, redis: { persistent: true } });
-    const load = s.load({ messages: 300, clients: 8 });
+    const s = await start({ name: 'redis-restart', env: { TWILIO_MPS: '20' }, redis: { persistent: true } });
+    const load = s.load({ messages: 200, clients: 8 });
     await load.done();
     await s.waitForSandbox(20);
     await s.redis.stop();
@@ -49,8 +49,8 @@ describe('chaos', () => {
   });
 
   it('FLUSHALL under a backlog', async () => {
-    const s = await start({ name: 'flushall', env: { TWILIO_MPS: '25', REDIS_WATCH_INTERVAL_MS: '1000' } });
-    const load = s.load({ messages: 300, clients: 8 });
+    const s = await start({ name: 'flushall', env: { TWILIO_MPS: '20', REDIS_WATCH_INTERVAL_MS: '1000' } });
+    const load = s.load({ messages: 200, clients: 8 });
     await load.done();
     await s.waitForSandbox(20);
     await s.redis.command('FLUSHALL');
@@ -59,24 +59,24 @@ describe('chaos', () => {
 
   it('a Postgres restart under load', async () => {
     const s = await start({ name: 'postgres-restart', env: { TWILIO_MPS: '40' } });
-    s.load({ messages: 300, clients: 8 });
+    s.load({ messages: 200, clients: 8 });
     await s.waitForSandbox(20);
     s.postgres.stop('immediate');
     await sleep(3000);
     await s.postgres.start();
-    expectSettledOnce(await s.finish(150_000));
+    expectSettledOnce(await s.finish(120_000));
   });
 
   it('Twilio answering 20% 429, 5% 5xx and losing 2% of its answers', async () => {
     const s = await start({ name: 'twilio-faults', env: { TWILIO_MPS: '80', TWILIO_TIMEOUT_MS: '2000' } });
     await s.stack.setSandboxFaults({ rateLimitProbability: 0.2, serverErrorProbability: 0.05, timeoutProbability: 0.02, timeoutAnswerAfterMs: null });
-    s.load({ messages: 200, clients: 8 });
-    expectSettledOnce(await s.finish(180_000));
+    s.load({ messages: 150, clients: 8 });
+    expectSettledOnce(await s.finish(120_000));
   });
 
   it('SIGTERM mid-run: the service drains, stops and the next one finishes the backlog', async () => {
-    const s = await start({ name: 'sigterm', env: { TWILIO_MPS: '25' } });
-    const load = s.load({ messages: 300, clients: 8 });
+    const s = await start({ name: 'sigterm', env: { TWILIO_MPS: '20' } });
+    const load = s.load({ messages: 200, clients: 8 });
     await load.done();
     await s.waitForSandbox(20);
     expect(await s.restartService('SIGTERM')).toMatch(/with code 0$/);
@@ -85,7 +85,7 @@ describe('chaos', () => {
 
   it('clients retrying every send at once with the same Idempotency-Key', async () => {
     const s = await start({ name: 'idempotent-retries', env: { TWILIO_MPS: '40' } });
-    s.load({ messages: 200, clients: 8, doubled: true });
+    s.load({ messages: 150, clients: 8, doubled: true });
     await s.waitForSandbox(20);
     expect(await s.restartService('SIGKILL')).toMatch(/SIGKILL$/);
     expectSettledOnce(await s.finish(120_000));

@@ -75,7 +75,7 @@ export class ClientLoad {
   }
 
   private async deliver(send: Send): Promise<void> {
-    const deadline = Date.now() + (this.spec.giveUpAfterMs ?? 120_000);
+    const deadline = Date.now() + (this.spec.giveUpAfterMs ?? 100_000);
     for (;;) {
       const outcomes = await Promise.all(this.spec.doubled ? [this.attempt(send), this.attempt(send)] : [this.attempt(send)]);
       const ids = new Set(outcomes.flatMap((o) => (o.kind === 'accepted' ? [o.id] : [])));
