@@ -6,7 +6,7 @@ import { RedisEpochWatch } from '../../queue/redis-epoch-watch';
 import { OutboxWriter } from '../../../database/outbox/outbox.writer';
 import { MessageStatus } from '../message-status';
 import { WhatsAppMessageRepository } from '../messages/whatsapp-message.repository';
-import { createWhatsAppTestKit } from '../testing/whatsapp-test-kit';
+import { createWhatsAppTestKit, SENDER } from '../testing/whatsapp-test-kit';
 import { RECONCILE_SCHEDULER_ID, sendMessageJob } from './whatsapp-jobs';
 import { WhatsAppQueueState } from './whatsapp-queue-state';
 
@@ -38,7 +38,7 @@ describe('WhatsAppQueueState', () => {
     const kit = createWhatsAppTestKit();
     const jobless = [await kit.queued(), await kit.queued()];
     const waiting = await kit.queued();
-    await kit.store.messages.transaction((tx) => kit.store.outbox.add(tx, [sendMessageJob(waiting, { availableAt: new Date(Date.now() + 900_000) })]));
+    await kit.store.messages.transaction((tx) => kit.store.outbox.add(tx, [sendMessageJob({ id: waiting, from: SENDER }, { availableAt: new Date(Date.now() + 900_000) })]));
     await kit.queued({ status: MessageStatus.Failed });
     await kit.queued({ messageSid: 'SM00000000000000000000000000000001', status: MessageStatus.Sent });
     const state = new WhatsAppQueueState(

@@ -41,11 +41,11 @@ export class WhatsAppQueueState implements RedisStateOwner, OnModuleInit {
   async redisDataLost(): Promise<number> {
     let queued = 0;
     for (let after: string | null = null; ; ) {
-      const ids = await this.messages.unsentWithoutOutboxJob(after, REQUEUE_PAGE);
-      if (ids.length === 0) break;
-      await this.messages.transaction((tx) => this.outbox.add(tx, ids.map((id) => sendMessageJob(id))));
-      queued += ids.length;
-      after = ids[ids.length - 1];
+      const page = await this.messages.unsentWithoutOutboxJob(after, REQUEUE_PAGE);
+      if (page.length === 0) break;
+      await this.messages.transaction((tx) => this.outbox.add(tx, page.map((message) => sendMessageJob(message))));
+      queued += page.length;
+      after = page[page.length - 1].id;
     }
     if (queued > 0) this.logger.warn(`${queued} unsent message(s) had no job left in Redis; queued again`);
     return queued;

@@ -416,17 +416,16 @@ export class WhatsAppMessageRepository {
 
   /**
    * Unsent outbound messages with no job waiting in the outbox, in id order after `afterId` (a
-   * page of ids): after Redis lost its data, the ones no job is left for, however recent.
+   * page): after Redis lost its data, the ones no job is left for, however recent.
    */
-  async unsentWithoutOutboxJob(afterId: string | null, limit: number): Promise<string[]> {
-    const rows: { id: string }[] = await this.dataSource.query(
-      `SELECT m.id FROM "WhatsAppMessage" m
+  async unsentWithoutOutboxJob(afterId: string | null, limit: number): Promise<{ id: string; from: string }[]> {
+    return this.dataSource.query(
+      `SELECT m.id, m."from" FROM "WhatsAppMessage" m
         WHERE m.direction = 'outbound' AND ${UNSENT} AND ($1::uuid IS NULL OR m.id > $1::uuid)
           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.payload->>'messageId' = m.id::text)
         ORDER BY m.id LIMIT $2`,
       [afterId, limit],
     );
-    return rows.map((r) => r.id);
   }
 
   /**
