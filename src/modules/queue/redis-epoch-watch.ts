@@ -3,7 +3,6 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { ConfigService } from '@nestjs/config';
 import { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
-import { ThrottledLog } from '../../common/logging/throttled-log';
 import { AppConfig } from '../../config/configuration';
 import { QueueName } from './queue.types';
 
@@ -33,7 +32,6 @@ export interface RedisStateOwner {
 @Injectable()
 export class RedisEpochWatch implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(RedisEpochWatch.name);
-  private readonly errors = new ThrottledLog((line) => this.logger.warn(line));
   private readonly owners: RedisStateOwner[] = [];
   private known?: string;
   private timer?: NodeJS.Timeout;
@@ -65,7 +63,9 @@ export class RedisEpochWatch implements OnApplicationBootstrap, OnApplicationShu
   check(): Promise<void> {
     if (this.stopped) return Promise.resolve();
     this.checking ??= this.checkOnce()
-      .catch((err: Error) => this.errors.log(`Could not check that Redis still holds the queue's data: ${err.message}`))
+      // Redis or Postgres being down is reported (throttled) by the outbox relay and readiness;
+      // a failed check only means the next one tries again.
+      .catch((err: Error) => this.logger.debug(`Could not check that Redis still holds the queue's data: ${err.message}`))
       .finally(() => (this.checking = undefined));
     return this.checking;
   }
