@@ -825,6 +825,24 @@ describe.each([
       expect(ids(await h.messages.findStalled(ago(HOUR), 1))).toEqual([attemptedLongAgo]);
     });
 
+    it('unsentWithoutOutboxJob pages the unsent outbound messages with no job in the outbox, however recent', async () => {
+      const unsent = [await add(), await add(), await add()];
+      await h.patch(unsent[1], { attempts: 3, lastAttemptAt: ago(1_000), ambiguousAttemptAt: ago(1_000), sendingUntil: new Date(Date.now() + HOUR) });
+      await add({ status: MessageStatus.Failed });
+      await add({ messageSid: sid() });
+      await add({ direction: MessageDirection.Inbound });
+      const withJob = await add();
+      await h.messages.transaction((tx) => h.outbox.add(tx, [sendMessageJob({ id: withJob, from: 'whatsapp:+14155238886' })]));
+
+      const all = [...unsent].sort();
+      const page = async (after: string | null, limit: number) => (await h.messages.unsentWithoutOutboxJob(after, limit)).map((m) => m.id);
+      expect(await page(null, 10)).toEqual(all);
+      expect(await page(null, 2)).toEqual(all.slice(0, 2));
+      expect(await page(all[1], 2)).toEqual(all.slice(2));
+      const [first] = await h.messages.unsentWithoutOutboxJob(null, 1);
+      expect(first.from).toBe((await stored(first.id)).from);
+    });
+
     it('takeForRequeue takes an idle unsent message unless an attempt started since the cutoff or holds it', async () => {
       const id = await add();
       await h.patch(id, { attempts: 2, createdAt: ago(3 * HOUR), lastAttemptAt: ago(2 * HOUR), ambiguousAttemptAt: ago(2 * HOUR), updatedAt: ago(2 * HOUR) });

@@ -25,6 +25,8 @@ export interface RedisSettings {
   url: string;
   /** Prefix of every Redis key (BullMQ's and the sender rate limiter's), so several deployments (or test runs) can share one Redis. */
   prefix: string;
+  /** How often each process checks that Redis still holds the queue's data (see RedisEpochWatch). */
+  watchIntervalMs: number;
 }
 
 export interface AuthSettings {
@@ -324,7 +326,7 @@ export function buildConfiguration(raw: Record<string, string | undefined>, cwd 
       poolMax,
       migrationsRun: env.DATABASE_MIGRATIONS_RUN ?? true,
     },
-    redis: { url: env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix: env.REDIS_PREFIX ?? 'bull' },
+    redis: { url: env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix: env.REDIS_PREFIX ?? 'bull', watchIntervalMs: env.REDIS_WATCH_INTERVAL_MS ?? 5000 },
     auth: {
       jwtSecret,
       jwtSecretGenerated,

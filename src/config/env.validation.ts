@@ -85,6 +85,9 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(trimmed) @Matches(/^[A-Za-z0-9_:.-]{1,64}$/, { message: 'must be 1-64 letters, digits or _:.-' })
   REDIS_PREFIX?: string;
 
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer number of milliseconds' }) @Min(100) @Max(60000)
+  REDIS_WATCH_INTERVAL_MS?: number;
+
   @IsOptional() @Transform(trimmed) @IsString()
   JWT_SECRET?: string;
 

@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
+import { ThrottledLog } from '../../common/logging/throttled-log';
 import { AppConfig } from '../../config/configuration';
 import { OutboxRoutes } from './outbox-routes';
 import { OUTBOX_CHANNEL, OutboxSignal } from './outbox-signal';
@@ -33,7 +34,11 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   private running?: Promise<unknown>;
   private again = false;
   private stopped = false;
-  private lastErrorLogged = 0;
+  // One line per 10 s per cause is enough during an outage; the causes are told apart, since the
+  // operator's next step differs (Redis down, Postgres down, a job no queue takes).
+  private readonly redisErrors = new ThrottledLog((line) => this.logger.warn(line));
+  private readonly handOffErrors = new ThrottledLog((line) => this.logger.warn(line));
+  private readonly databaseErrors = new ThrottledLog((line) => this.logger.warn(line));
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -44,7 +49,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
 
   async onApplicationBootstrap(): Promise<void> {
     // Without a listener BullMQ prints every reconnect failure to stderr; one throttled line is enough.
-    for (const queue of this.routes.queues()) queue.on('error', (err) => this.logRelayError(err));
+    for (const queue of this.routes.queues()) queue.on('error', (err) => this.redisErrors.log(`Redis connection of queue ${queue.name}: ${err.message}`));
     this.signal.onCommitted(() => this.kick());
     await this.listen();
     this.timer = setInterval(() => this.kick(), POLL_INTERVAL_MS);
@@ -96,7 +101,9 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
       return;
     }
     this.running = this.drain()
-      .catch((err) => this.logRelayError(err))
+      // Reading, updating or deleting outbox rows failed: the database, not Redis (hand-off
+      // failures are caught and logged in relayBatch).
+      .catch((err: Error) => this.databaseErrors.log(`Outbox relay cannot read or update the outbox in Postgres: ${err.message}`))
       .finally(() => {
         this.running = undefined;
         if (this.again && !this.stopped) {
@@ -137,25 +144,18 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
           );
         }
       } catch (err) {
-        // Redis unreachable: keep the rows, try again later with a growing pause.
+        // Redis unreachable (or no queue for the job): keep the rows, try again later with a growing pause.
         await manager.query(
           `UPDATE outbox SET "relayAttempts" = "relayAttempts" + 1, "lastError" = $2,
              "availableAt" = now() + make_interval(secs => LEAST($3, power(2, LEAST("relayAttempts", 5)))::int)
            WHERE id = ANY($1::bigint[])`,
           [rows.map((r) => r.id), (err as Error).message.slice(0, 500), MAX_RELAY_BACKOFF_S],
         );
-        this.logRelayError(err, rows.length);
+        this.handOffErrors.log(`Outbox relay could not hand ${rows.length} job(s) to the queue, kept in the outbox: ${(err as Error).message}`);
         return 0;
       }
       await manager.query('DELETE FROM outbox WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
       return rows.length;
     });
-  }
-
-  private logRelayError(err: unknown, pending?: number): void {
-    // One line per 10 s is enough during an outage.
-    if (Date.now() - this.lastErrorLogged < 10_000) return;
-    this.lastErrorLogged = Date.now();
-    this.logger.warn(`Outbox relay cannot reach Redis${pending ? ` (${pending} job(s) kept in the outbox)` : ''}: ${(err as Error).message}`);
   }
 }

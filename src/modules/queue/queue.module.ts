@@ -2,7 +2,12 @@ import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AppConfig } from '../../config/configuration';
+import { QueueWorker } from './queue-worker';
+import { RedisEpochWatch } from './redis-epoch-watch';
 import { QueueName } from './queue.types';
+
+// Every @Processor's worker gets connection options of its own (see workerConnection).
+BullModule.workerClass = QueueWorker;
 
 /** BullMQ wiring only: connections and queue registration. The jobs belong to the feature modules. */
 @Module({
@@ -11,11 +16,7 @@ import { QueueName } from './queue.types';
       inject: [ConfigService],
       useFactory: (config: ConfigService<AppConfig, true>) => {
         const redis = config.get('redis', { infer: true });
-        return {
-          prefix: redis.prefix,
-          // Workers block on Redis; BullMQ needs unlimited retries per request on their connections.
-          connection: { url: redis.url, maxRetriesPerRequest: null },
-        };
+        return { prefix: redis.prefix, connection: { url: redis.url } };
       },
     }),
     BullModule.registerQueueAsync({
@@ -26,12 +27,13 @@ import { QueueName } from './queue.types';
         return {
           prefix: redis.prefix,
           // The producer side fails fast when Redis is down, so the outbox relay can back off
-          // instead of hanging with a Postgres transaction open.
+          // instead of hanging with a Postgres transaction open. Workers get other options.
           connection: { url: redis.url, enableOfflineQueue: false },
         };
       },
     }),
   ],
-  exports: [BullModule],
+  providers: [RedisEpochWatch],
+  exports: [BullModule, RedisEpochWatch],
 })
 export class QueueModule {}

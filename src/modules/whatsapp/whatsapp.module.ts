@@ -16,6 +16,7 @@ import { InboundMessageService } from './inbound-message.service';
 import { PendingSendJobs } from './jobs/pending-send-jobs';
 import { WhatsAppJobRoutes } from './jobs/whatsapp-job-routes';
 import { WhatsAppProcessor } from './jobs/whatsapp.processor';
+import { WhatsAppQueueState } from './jobs/whatsapp-queue-state';
 import { MessageLifecycleService } from './lifecycle/message-lifecycle.service';
 import { MessageAcceptor } from './message-acceptor';
 import { MessageDispatchService } from './message-dispatch.service';
@@ -59,6 +60,7 @@ import { WhatsAppController } from './whatsapp.controller';
     WhatsAppJobRoutes,
     PendingSendJobs,
     WhatsAppProcessor,
+    WhatsAppQueueState,
   ],
   exports: [MessageSendService, MessageQueryService, MessageLifecycleService, InboundMessageService, ContactPolicyService],
 })

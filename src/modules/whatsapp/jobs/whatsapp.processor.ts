@@ -4,12 +4,12 @@ import { storage, Store } from 'nestjs-pino/storage';
 import { ROOT_LOGGER } from '../../../common/logging/logging.module';
 import { RootLogger } from '../../../common/logging/root-logger';
 import { ConfigService } from '@nestjs/config';
-import { DelayedError, Job, Queue, UnrecoverableError } from 'bullmq';
-import { InjectQueue } from '@nestjs/bullmq';
+import { DelayedError, Job, UnrecoverableError } from 'bullmq';
 import { AppConfig } from '../../../config/configuration';
+import { ThrottledLog } from '../../../common/logging/throttled-log';
 import { DispatchError, DispatchOutcome, MessageDispatchService } from '../message-dispatch.service';
 import { ReconciliationService } from '../reconciliation.service';
-import { JobName, JobPayloads, RECONCILE_JOB_OPTIONS, RECONCILE_SCHEDULER_ID, WHATSAPP_QUEUE } from './whatsapp-jobs';
+import { JobName, JobPayloads, WHATSAPP_QUEUE } from './whatsapp-jobs';
 
 type Handlers = { [K in JobName]: (job: Job<JobPayloads[K]>, token?: string) => Promise<unknown> };
 
@@ -17,6 +17,7 @@ type Handlers = { [K in JobName]: (job: Job<JobPayloads[K]>, token?: string) => 
 @Processor(WHATSAPP_QUEUE)
 export class WhatsAppProcessor extends WorkerHost implements OnApplicationBootstrap {
   private readonly logger = new Logger(WhatsAppProcessor.name);
+  private readonly workerErrors = new ThrottledLog((line) => this.logger.warn(line));
 
   /** One handler per job name; the type makes a missing one a compile error. */
   private readonly handlers: Handlers = {
@@ -27,7 +28,6 @@ export class WhatsAppProcessor extends WorkerHost implements OnApplicationBootst
   constructor(
     private readonly dispatcher: MessageDispatchService,
     private readonly reconciliation: ReconciliationService,
-    @InjectQueue(WHATSAPP_QUEUE) private readonly queue: Queue,
     @Inject(ROOT_LOGGER) private readonly root: RootLogger,
     private readonly config: ConfigService<AppConfig, true>,
   ) {
@@ -38,12 +38,8 @@ export class WhatsAppProcessor extends WorkerHost implements OnApplicationBootst
     for (const name of Object.values(JobName)) {
       if (typeof this.handlers[name] !== 'function') throw new Error(`Job ${name} has no handler`);
     }
-    const settings = this.config.get('whatsapp', { infer: true });
-    this.worker.concurrency = settings.workers;
-    // Upserting is idempotent: every process declares the same scheduler, BullMQ runs it once per interval.
-    void this.queue
-      .upsertJobScheduler(RECONCILE_SCHEDULER_ID, { every: settings.reconcileIntervalMs }, { name: JobName.Reconcile, data: {}, opts: RECONCILE_JOB_OPTIONS })
-      .catch((err: Error) => this.logger.warn(`Could not schedule reconciliation: ${err.message}`));
+    // The reconciliation schedule is declared (and declared again when Redis loses it) by WhatsAppQueueState.
+    this.worker.concurrency = this.config.get('whatsapp', { infer: true }).workers;
   }
 
   async process(job: Job, token?: string): Promise<unknown> {
@@ -74,6 +70,6 @@ export class WhatsAppProcessor extends WorkerHost implements OnApplicationBootst
 
   @OnWorkerEvent('error')
   onError(err: Error): void {
-    this.logger.warn(`Worker error: ${err.message}`);
+    this.workerErrors.log(`Worker error: ${err.message}`);
   }
 }

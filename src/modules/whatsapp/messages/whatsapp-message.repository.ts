@@ -415,6 +415,20 @@ export class WhatsAppMessageRepository {
   }
 
   /**
+   * Unsent outbound messages with no job waiting in the outbox, in id order after `afterId` (a
+   * page): after Redis lost its data, the ones no job is left for, however recent.
+   */
+  async unsentWithoutOutboxJob(afterId: string | null, limit: number): Promise<{ id: string; from: string }[]> {
+    return this.dataSource.query(
+      `SELECT m.id, m."from" FROM "WhatsAppMessage" m
+        WHERE m.direction = 'outbound' AND ${UNSENT} AND ($1::uuid IS NULL OR m.id > $1::uuid)
+          AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.payload->>'messageId' = m.id::text)
+        ORDER BY m.id LIMIT $2`,
+      [afterId, limit],
+    );
+  }
+
+  /**
    * Takes a stalled message back for a new job, unless a worker attempted it since `cutoff` or
    * holds it now; `clearUnanswered` drops the may-be-at-Twilio mark (it was looked for).
    */

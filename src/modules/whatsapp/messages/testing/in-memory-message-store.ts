@@ -590,6 +590,16 @@ export class InMemoryWhatsAppMessageRepository implements WhatsAppMessageReposit
       .map(asMessage);
   }
 
+  async unsentWithoutOutboxJob(afterId: string | null, limit: number): Promise<{ id: string; from: string }[]> {
+    this.store.fault('unsentWithoutOutboxJob');
+    const jobFor = new Set([...this.store.outboxRows.values()].map((o) => String(o.payload.messageId)));
+    return this.rows
+      .filter((m) => m.direction === MessageDirection.Outbound && isUnsent(m) && !jobFor.has(m.id) && (afterId === null || m.id > afterId))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .slice(0, limit)
+      .map((m) => ({ id: m.id, from: m.from }));
+  }
+
   async takeForRequeue(tx: Tx, id: string, attempts: number, cutoff: Date, clearUnanswered: boolean): Promise<boolean> {
     this.store.checkTx(tx, true);
     this.store.fault('takeForRequeue');
