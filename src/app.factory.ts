@@ -12,7 +12,7 @@ import { ROOT_LOGGER } from './common/logging/logging.module';
 import type { RootLogger } from './common/logging/root-logger';
 import { createValidationPipe } from './common/http/validation.pipe';
 import { withTimeout } from './common/with-timeout';
-import { AppConfig } from './config/configuration';
+import { AppConfig, servesApi } from './config/configuration';
 import { AdminAccessService } from './modules/auth/admin-access.service';
 import { GracefulShutdown } from './modules/health/graceful-shutdown.service';
 import { PrometheusMetricsService } from './modules/metrics/prometheus-metrics.service';
@@ -77,7 +77,14 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter());
   closeOnce(app);
+  // A worker answers its probes and nothing else: no docs, no dashboard.
+  if (servesApi(config.app.role)) await mountApiExtras(app);
+  await app.init();
+  return app;
+}
 
+/** The OpenAPI document and UI, and the queue dashboard: what an API process serves beside its routes. */
+async function mountApiExtras(app: NestFastifyApplication): Promise<void> {
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -88,9 +95,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
-  await mountQueueDashboard(fastify, [app.get<Queue>(getQueueToken(QueueName.WhatsApp))], app.get(AdminAccessService));
-  await app.init();
-  return app;
+  await mountQueueDashboard(app.getHttpAdapter().getInstance(), [app.get<Queue>(getQueueToken(QueueName.WhatsApp))], app.get(AdminAccessService));
 }
 
 /** A second close() (a signal during a test's own close, say) waits for the first instead of closing twice. */

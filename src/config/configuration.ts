@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { resolve } from 'node:path';
-import { ConfigError, EnvironmentVariables, NodeEnv, validateEnvironment } from './env.validation';
+import { AppRole, ConfigError, EnvironmentVariables, NodeEnv, validateEnvironment } from './env.validation';
 
 export interface AppSettings {
   nodeEnv: NodeEnv;
+  role: AppRole;
   isProduction: boolean;
   host: string;
   port: number;
@@ -104,6 +105,16 @@ export const SANDBOX_DEFAULT_ACCOUNT_SID = 'AC00000000000000000000000000000000';
 export const SANDBOX_DEFAULT_AUTH_TOKEN = 'sandbox-auth-token-0000000000000';
 export const SANDBOX_DEFAULT_FROM = 'whatsapp:+14155238886';
 
+/** The process answers the API, webhooks and docs (role api or all). */
+export function servesApi(role: AppRole): boolean {
+  return role !== AppRole.Worker;
+}
+
+/** The process runs the queue workers, the outbox relay and the periodic jobs (role worker or all). */
+export function runsJobs(role: AppRole): boolean {
+  return role !== AppRole.Api;
+}
+
 const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
 export function parseDurationSeconds(value: string): number {
@@ -168,6 +179,14 @@ export function buildConfiguration(raw: Record<string, string | undefined>): App
     );
   }
   const useSandbox = !credentials;
+  const role = env.APP_ROLE ?? AppRole.All;
+  // The in-process sandbox belongs to one process: an API and a worker would each start their own
+  // (on one port), and a message sent by one would be unknown to the other's reconciliation.
+  if (useSandbox && role !== AppRole.All) {
+    throw new ConfigError(
+      `Invalid configuration: APP_ROLE=${role} needs Twilio credentials shared by every process (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN; locally, a standalone sandbox: npm run sandbox, with TWILIO_API_BASE_URL); the built-in sandbox runs only with APP_ROLE=all`,
+    );
+  }
 
   const sandbox: SandboxSettings = {
     accountSid: env.SANDBOX_ACCOUNT_SID ?? SANDBOX_DEFAULT_ACCOUNT_SID,
@@ -231,7 +250,7 @@ export function buildConfiguration(raw: Record<string, string | undefined>): App
   }
 
   return {
-    app: { nodeEnv, isProduction, host: env.HOST ?? '0.0.0.0', port, logLevel: env.LOG_LEVEL ?? (nodeEnv === NodeEnv.Test ? 'warn' : 'info') },
+    app: { nodeEnv, role, isProduction, host: env.HOST ?? '0.0.0.0', port, logLevel: env.LOG_LEVEL ?? (nodeEnv === NodeEnv.Test ? 'warn' : 'info') },
     database: {
       url: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/whatsapp',
       poolMin,

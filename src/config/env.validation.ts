@@ -20,6 +20,16 @@ export enum NodeEnv {
   Production = 'production',
 }
 
+/** Which parts of the service one process runs (README, "Running at scale"). */
+export enum AppRole {
+  /** HTTP API, webhooks, docs, /metrics and probes: stores messages and writes the outbox, never relays it. */
+  Api = 'api',
+  /** Send and retry jobs, the outbox relay, reconciliation, the rollup aggregator; probes only over HTTP. */
+  Worker = 'worker',
+  /** Both, in one process: `npm start` alone is a whole service. */
+  All = 'all',
+}
+
 /** Thrown for any configuration problem; its message is the single line printed at boot. */
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -60,6 +70,9 @@ const DURATION_RE = /^\d+\s*[smhd]?$/;
 export class EnvironmentVariables {
   @IsOptional() @Transform(trimmed) @IsIn(Object.values(NodeEnv), { message: 'must be one of development, test, production' })
   NODE_ENV?: NodeEnv;
+
+  @IsOptional() @Transform(trimmed) @IsIn(Object.values(AppRole), { message: 'must be one of api, worker, all' })
+  APP_ROLE?: AppRole;
 
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer port number' }) @Min(0) @Max(65535)
   PORT?: number;

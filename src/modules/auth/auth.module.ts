@@ -6,8 +6,6 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../../config/configuration';
 import { AccessTokenVerifier } from './access-token.verifier';
 import { AdminAccessService } from './admin-access.service';
-import { AdminBootstrapService } from './admin-bootstrap.service';
-import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
 import { User } from './entities/user.entity';
 import { JwtAuthGuard } from './guards/jwt-auth.guard';
@@ -16,6 +14,7 @@ import { JwtStrategy } from './strategies/jwt.strategy';
 import { jwtModuleOptions } from './jwt-options';
 import { UsersService } from './users.service';
 
+/** Users, tokens and admin access, for every process; login and the first admin are AuthApiModule. */
 @Module({
   imports: [
     TypeOrmModule.forFeature([User]),
@@ -25,8 +24,7 @@ import { UsersService } from './users.service';
       useFactory: (config: ConfigService<AppConfig, true>) => jwtModuleOptions(config.get('auth', { infer: true })),
     }),
   ],
-  controllers: [AuthController],
-  providers: [AuthService, UsersService, AccessTokenVerifier, JwtStrategy, JwtAuthGuard, RolesGuard, AdminAccessService, AdminBootstrapService],
-  exports: [UsersService, AccessTokenVerifier, JwtAuthGuard, RolesGuard, AdminAccessService, AdminBootstrapService],
+  providers: [AuthService, UsersService, AccessTokenVerifier, JwtStrategy, JwtAuthGuard, RolesGuard, AdminAccessService],
+  exports: [AuthService, UsersService, AccessTokenVerifier, JwtAuthGuard, RolesGuard, AdminAccessService],
 })
 export class AuthModule {}

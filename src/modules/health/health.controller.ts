@@ -1,9 +1,11 @@
 import { Controller, Get, Logger, Res, ServiceUnavailableException } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { SkipThrottle } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
 import { ErrorCode } from '../../common/errors/error-code';
+import { AppConfig, runsJobs } from '../../config/configuration';
 import { TwilioHealthIndicator } from '../twilio/twilio.health';
 import { EventLoopMonitor, isStalled } from './event-loop-monitor';
 import { GracefulShutdown } from './graceful-shutdown.service';
@@ -21,6 +23,8 @@ import { RedisHealthIndicator } from './redis.health';
 @Controller('health')
 export class HealthController {
   private readonly logger = new Logger(HealthController.name);
+  /** An API process (APP_ROLE=api) has no queue worker by design: its readiness does not ask for one. */
+  private readonly hasWorkers: boolean;
 
   constructor(
     private readonly health: HealthCheckService,
@@ -31,7 +35,10 @@ export class HealthController {
     private readonly twilio: TwilioHealthIndicator,
     private readonly eventLoop: EventLoopMonitor,
     private readonly shutdown: GracefulShutdown,
-  ) {}
+    config: ConfigService<AppConfig, true>,
+  ) {
+    this.hasWorkers = runsJobs(config.get('app', { infer: true }).role);
+  }
 
   @Get()
   @HealthCheck()
@@ -53,7 +60,7 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   @ApiOperation({
-    summary: 'Readiness: Postgres, Redis, migrations, queue workers and Twilio (or the sandbox)',
+    summary: 'Readiness: Postgres, Redis, migrations, queue workers (where the process runs them) and Twilio (or the sandbox)',
     description: '503 with details when any is not ready, and from the first moment of a graceful shutdown.',
   })
   @ApiOkResponse({ description: 'Ready to take traffic' })
@@ -67,7 +74,7 @@ export class HealthController {
         () => this.db.pingCheck('database', { timeout: 1000 }),
         () => this.redis.isHealthy('redis'),
         () => this.readiness.migrations(),
-        () => this.readiness.workers(),
+        ...(this.hasWorkers ? [() => this.readiness.workers()] : []),
         () => this.twilio.isHealthy('twilio'),
       ]),
     );

@@ -14,7 +14,6 @@ import { IdempotencyKeyRepository } from './idempotency/idempotency-key.reposito
 import { IDEMPOTENCY_LEASE, IdempotencyService, leaseFor } from './idempotency/idempotency.service';
 import { InboundMessageService } from './inbound-message.service';
 import { WhatsAppJobRoutes } from './jobs/whatsapp-job-routes';
-import { WhatsAppProcessor } from './jobs/whatsapp.processor';
 import { MessageLifecycleService } from './lifecycle/message-lifecycle.service';
 import { MessageAcceptor } from './message-acceptor';
 import { MessageDispatchService } from './message-dispatch.service';
@@ -24,15 +23,15 @@ import { ContactRepository } from './messages/contact.repository';
 import { MessageEventRepository } from './messages/message-event.repository';
 import { WhatsAppMessageRepository } from './messages/whatsapp-message.repository';
 import { ReconciliationService } from './reconciliation.service';
-import { RetryController } from './retry.controller';
 import { RetryService } from './retry.service';
-import { SendersController } from './senders.controller';
 import { SendersService } from './senders.service';
-import { WhatsAppController } from './whatsapp.controller';
 
+/**
+ * The WhatsApp domain every process needs. Its HTTP face is WhatsAppApiModule and its queue worker
+ * WhatsAppJobsModule, each imported only by the processes of the role that runs it.
+ */
 @Module({
   imports: [TypeOrmModule.forFeature([Contact, IdempotencyKey]), OutboxModule, QueueModule, TwilioModule, AuthModule],
-  controllers: [WhatsAppController, RetryController, SendersController],
   providers: [
     WhatsAppMessageRepository,
     MessageEventRepository,
@@ -56,8 +55,19 @@ import { WhatsAppController } from './whatsapp.controller';
     ReconciliationService,
     SendersService,
     WhatsAppJobRoutes,
-    WhatsAppProcessor,
   ],
-  exports: [MessageSendService, MessageQueryService, MessageLifecycleService, InboundMessageService, ContactPolicyService],
+  exports: [
+    MessageSendService,
+    MessageQueryService,
+    MessageLifecycleService,
+    InboundMessageService,
+    ContactPolicyService,
+    BulkSendService,
+    IdempotencyService,
+    RetryService,
+    SendersService,
+    MessageDispatchService,
+    ReconciliationService,
+  ],
 })
 export class WhatsAppModule {}
