@@ -7,9 +7,11 @@ import { DatabaseModule } from './database/database.module';
 import { OutboxRelayModule } from './database/outbox/outbox-relay.module';
 import { EventsModule } from './common/events/events.module';
 import { LoggingModule } from './common/logging/logging.module';
+import { RedisModule } from './common/redis/redis.module';
 import { AuthApiModule } from './modules/auth/auth-api.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { UserThrottlerGuard } from './modules/auth/guards/user-throttler.guard';
+import { RedisThrottlerStorage } from './modules/auth/redis-throttler.storage';
 import { HealthModule } from './modules/health/health.module';
 import { MetricsModule } from './modules/metrics/metrics.module';
 import { QueueModule } from './modules/queue/queue.module';
@@ -36,6 +38,7 @@ export class AppModule {
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, ignoreEnvVars: true, load: [() => config] }),
         LoggingModule.forRoot(config),
         EventsModule,
+        RedisModule,
         DatabaseModule.forRoot(config.database),
         AuthModule,
         TwilioModule,
@@ -45,7 +48,14 @@ export class AppModule {
         MetricsModule.forRoot(config),
         ...(api
           ? [
-              ThrottlerModule.forRoot({ throttlers: [{ name: 'default', ttl: 60_000, limit: config.http.rateLimitPerMinute }] }),
+              ThrottlerModule.forRootAsync({
+                imports: [AuthApiModule],
+                inject: [RedisThrottlerStorage],
+                useFactory: (storage: RedisThrottlerStorage) => ({
+                  throttlers: [{ name: 'default', ttl: 60_000, limit: config.http.rateLimitPerMinute }],
+                  storage,
+                }),
+              }),
               AuthApiModule,
               WhatsAppApiModule,
               WebhookModule,

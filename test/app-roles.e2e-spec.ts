@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { TwilioSandbox } from '../libs/twilio-sandbox/twilio-sandbox';
 import { GracefulShutdown } from '../src/modules/health/graceful-shutdown.service';
@@ -18,12 +19,15 @@ describe('process roles: api and worker (e2e)', () => {
   let worker: TestApp | undefined;
   let redis: Redis;
   const prefix = uniqueName('wa-roles');
+  // One deployment, one signing secret (and passport keeps one JWT strategy per Node process).
+  const jwtSecret = randomBytes(32).toString('hex');
 
   beforeAll(async () => {
     twilio = new TwilioSandbox({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, port: await freePort(), statusDelayMs: 20 });
     await twilio.start();
     api = await startTestApp({
       APP_ROLE: 'api',
+      JWT_SECRET: jwtSecret,
       REDIS_PREFIX: prefix,
       TWILIO_ACCOUNT_SID: ACCOUNT_SID,
       TWILIO_AUTH_TOKEN: AUTH_TOKEN,
@@ -75,6 +79,7 @@ describe('process roles: api and worker (e2e)', () => {
 
     worker = await startTestApp({
       APP_ROLE: 'worker',
+      JWT_SECRET: jwtSecret,
       DATABASE_URL: api.databaseUrl,
       REDIS_PREFIX: prefix,
       TWILIO_ACCOUNT_SID: ACCOUNT_SID,

@@ -20,10 +20,27 @@ export interface DatabaseSettings {
   migrationsRun: boolean;
 }
 
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
+/** One Redis, a master found through Sentinel, or a Cluster. */
+export type RedisTopology =
+  | { kind: 'standalone' }
+  | { kind: 'sentinel'; sentinels: RedisNode[]; name: string; sentinelPassword?: string }
+  | { kind: 'cluster'; nodes: RedisNode[] };
+
 export interface RedisSettings {
+  /** The server (standalone), or only the credentials, TLS (rediss://) and database of the others. */
   url: string;
-  /** Key prefix for every BullMQ key, so several deployments (or test runs) can share one Redis. */
+  /**
+   * Key prefix for every key the service writes, so several deployments (or test runs) can share
+   * one Redis. In cluster mode it is a hash tag (`{wa}`): BullMQ's scripts touch several keys of a
+   * queue at once, and a cluster runs a script only on keys of one slot.
+   */
   prefix: string;
+  topology: RedisTopology;
 }
 
 export interface AuthSettings {
@@ -134,6 +151,37 @@ function parseSenders(raw: string | undefined): string[] {
     }
   }
   return senders;
+}
+
+function parseNodes(name: string, raw: string): RedisNode[] {
+  return raw.split(',').map((pair) => {
+    const at = pair.trim().lastIndexOf(':');
+    const host = pair.trim().slice(0, at).replace(/^\[(.*)\]$/, '$1');
+    const port = Number(pair.trim().slice(at + 1));
+    if (!host || port < 1 || port > 65535) throw new ConfigError(`Invalid configuration: ${name} must be host:port pairs separated by commas (got "${pair.trim()}")`);
+    return { host, port };
+  });
+}
+
+function redisSettings(env: EnvironmentVariables): RedisSettings {
+  const url = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const prefix = env.REDIS_PREFIX ?? 'wa';
+  if (env.REDIS_SENTINELS && env.REDIS_CLUSTER_NODES) {
+    throw new ConfigError('Invalid configuration: REDIS_SENTINELS and REDIS_CLUSTER_NODES exclude each other (Sentinel or Cluster, not both)');
+  }
+  if (env.REDIS_SENTINELS) {
+    if (!env.REDIS_SENTINEL_NAME) throw new ConfigError('Invalid configuration: REDIS_SENTINEL_NAME is required with REDIS_SENTINELS (the master name the sentinels monitor)');
+    return {
+      url,
+      prefix,
+      topology: { kind: 'sentinel', sentinels: parseNodes('REDIS_SENTINELS', env.REDIS_SENTINELS), name: env.REDIS_SENTINEL_NAME, sentinelPassword: env.REDIS_SENTINEL_PASSWORD },
+    };
+  }
+  if (env.REDIS_SENTINEL_NAME) throw new ConfigError('Invalid configuration: REDIS_SENTINEL_NAME needs REDIS_SENTINELS');
+  if (env.REDIS_CLUSTER_NODES) {
+    return { url, prefix: `{${prefix}}`, topology: { kind: 'cluster', nodes: parseNodes('REDIS_CLUSTER_NODES', env.REDIS_CLUSTER_NODES) } };
+  }
+  return { url, prefix, topology: { kind: 'standalone' } };
 }
 
 function parseTrustProxy(raw: string | undefined): boolean | number | string[] {
@@ -257,7 +305,7 @@ export function buildConfiguration(raw: Record<string, string | undefined>): App
       poolMax,
       migrationsRun: env.DATABASE_MIGRATIONS_RUN ?? true,
     },
-    redis: { url: env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix: env.REDIS_PREFIX ?? 'wa' },
+    redis: redisSettings(env),
     auth: {
       jwtSecret,
       jwtSecretGenerated,

@@ -59,6 +59,7 @@ const trimmed = ({ value }: { value: unknown }): unknown => {
   return v === '' ? undefined : v;
 };
 
+const HOST_PORT_LIST_RE = /^\s*[A-Za-z0-9.\-\[\]:]+:\d{1,5}\s*(,\s*[A-Za-z0-9.\-\[\]:]+:\d{1,5}\s*)*$/;
 const URL_RE = /^https?:\/\/[^\s/$.?#][^\s]*$/i;
 // JWT_EXPIRES_IN: seconds, or a number with s/m/h/d.
 const DURATION_RE = /^\d+\s*[smhd]?$/;
@@ -97,6 +98,21 @@ export class EnvironmentVariables {
 
   @IsOptional() @Transform(trimmed) @Matches(/^[A-Za-z0-9_:.-]{1,64}$/, { message: 'must be 1-64 letters, digits or _:.-' })
   REDIS_PREFIX?: string;
+
+  /** Redis Sentinel: the sentinels to ask for the master, host:port comma-separated (REDIS_URL then gives only credentials, TLS and db). */
+  @IsOptional() @Transform(trimmed) @Matches(HOST_PORT_LIST_RE, { message: 'must be host:port pairs separated by commas' })
+  REDIS_SENTINELS?: string;
+
+  /** The master's name as the sentinels know it (their `sentinel monitor <name> ...`). */
+  @IsOptional() @Transform(trimmed) @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'must be the master name the sentinels monitor (letters, digits, _.-)' })
+  REDIS_SENTINEL_NAME?: string;
+
+  @IsOptional() @Transform(trimmed) @IsString()
+  REDIS_SENTINEL_PASSWORD?: string;
+
+  /** Redis Cluster: seed nodes, host:port comma-separated (REDIS_URL then gives only credentials and TLS). */
+  @IsOptional() @Transform(trimmed) @Matches(HOST_PORT_LIST_RE, { message: 'must be host:port pairs separated by commas' })
+  REDIS_CLUSTER_NODES?: string;
 
   @IsOptional() @Transform(trimmed) @IsString()
   JWT_SECRET?: string;

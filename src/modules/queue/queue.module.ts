@@ -1,6 +1,7 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { RedisClients } from '../../common/redis/redis-connection';
 import { AppConfig } from '../../config/configuration';
 import { QueueName } from './queue.types';
 
@@ -8,26 +9,26 @@ import { QueueName } from './queue.types';
 @Module({
   imports: [
     BullModule.forRootAsync({
-      inject: [ConfigService],
-      useFactory: (config: ConfigService<AppConfig, true>) => {
+      inject: [ConfigService, RedisClients],
+      useFactory: (config: ConfigService<AppConfig, true>, clients: RedisClients) => {
         const redis = config.get('redis', { infer: true });
         return {
           prefix: redis.prefix,
           // Workers block on Redis; BullMQ needs unlimited retries per request on their connections.
-          connection: { url: redis.url, maxRetriesPerRequest: null },
+          connection: clients.bullConnection(redis, { maxRetriesPerRequest: null }),
         };
       },
     }),
     BullModule.registerQueueAsync({
       name: QueueName.WhatsApp,
-      inject: [ConfigService],
-      useFactory: (config: ConfigService<AppConfig, true>) => {
+      inject: [ConfigService, RedisClients],
+      useFactory: (config: ConfigService<AppConfig, true>, clients: RedisClients) => {
         const redis = config.get('redis', { infer: true });
         return {
           prefix: redis.prefix,
           // The producer side fails fast when Redis is down, so the outbox relay can back off
           // instead of hanging with a Postgres transaction open.
-          connection: { url: redis.url, enableOfflineQueue: false },
+          connection: clients.bullConnection(redis, { enableOfflineQueue: false }),
         };
       },
     }),
