@@ -14,7 +14,7 @@ import { registerInputBounds } from './common/http/input-bounds';
 import { registerSecurityHeaders } from './common/http/security-headers';
 import { createValidationPipe } from './common/http/validation.pipe';
 import { withTimeout } from './common/with-timeout';
-import { AppConfig } from './config/configuration';
+import { AppConfig, servesApi } from './config/configuration';
 import { AdminAccessService } from './modules/auth/admin-access.service';
 import { GracefulShutdown } from './modules/health/graceful-shutdown.service';
 import { PrometheusMetricsService } from './modules/metrics/prometheus-metrics.service';
@@ -81,11 +81,16 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter());
   closeOnce(app);
-
-  if (config.http.apiDocs) mountApiDocs(app);
-  await mountQueueDashboard(fastify, [app.get<Queue>(getQueueToken(QueueName.WhatsApp))], app.get(AdminAccessService));
+  // A worker answers its probes and nothing else: no docs, no dashboard.
+  if (servesApi(config.app.role)) await mountApiExtras(app, config);
   await app.init();
   return app;
+}
+
+/** The OpenAPI document and UI (unless turned off), and the queue dashboard: what an API process serves beside its routes. */
+async function mountApiExtras(app: NestFastifyApplication, config: AppConfig): Promise<void> {
+  if (config.http.apiDocs) mountApiDocs(app);
+  await mountQueueDashboard(app.getHttpAdapter().getInstance(), [app.get<Queue>(getQueueToken(QueueName.WhatsApp))], app.get(AdminAccessService));
 }
 
 function mountApiDocs(app: NestFastifyApplication): void {

@@ -1,11 +1,11 @@
 import 'reflect-metadata';
-import { AppConfig, configurationFromProcess, loadDotEnv } from './config/configuration';
+import { AppConfig, configurationFromProcess, loadDotEnv, servesApi } from './config/configuration';
 import { ConfigError } from './config/env.validation';
 import { createApp, shutdownApp } from './app.factory';
 import { ROOT_LOGGER } from './common/logging/logging.module';
 import type { RootLogger } from './common/logging/root-logger';
 import { AdminBootstrapService } from './modules/auth/admin-bootstrap.service';
-import { startBanner } from './start-banner';
+import { startBanner, workerBanner } from './start-banner';
 import { TWILIO_SANDBOX } from './modules/twilio/twilio.module';
 import type { TwilioSandbox } from '../libs/twilio-sandbox/twilio-sandbox';
 
@@ -28,8 +28,12 @@ async function bootstrap(): Promise<void> {
   const app = await createApp(config);
   await app.listen({ port: config.app.port, host: config.app.host });
   const url = `http://localhost:${config.app.port}`;
-  const sandbox = app.get<TwilioSandbox | null>(TWILIO_SANDBOX);
-  process.stdout.write(startBanner(config, url, app.get(AdminBootstrapService).createdAdmin, sandbox?.baseUrl));
+  if (servesApi(config.app.role)) {
+    const sandbox = app.get<TwilioSandbox | null>(TWILIO_SANDBOX);
+    process.stdout.write(startBanner(config, url, app.get(AdminBootstrapService).createdAdmin, sandbox?.baseUrl));
+  } else {
+    process.stdout.write(workerBanner(config, url));
+  }
 
   const logs = app.get<RootLogger>(ROOT_LOGGER);
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -1,4 +1,5 @@
 import { AppConfig } from './config/configuration';
+import { AppRole } from './config/env.validation';
 import { BootstrapAdmin } from './modules/auth/admin-bootstrap.service';
 
 /** The text printed once the service listens: where it is and how to send a first message. */
@@ -10,7 +11,7 @@ export function startBanner(config: AppConfig, url: string, admin: BootstrapAdmi
     : `Twilio account ${config.twilio.credentials?.accountSid}`;
   const lines = [
     '',
-    '  WhatsApp delivery service is running',
+    config.app.role === AppRole.All ? '  WhatsApp delivery service is running' : '  WhatsApp delivery service is running: API (APP_ROLE=api; workers send)',
     '',
     `  API          ${url}/api/v1`,
     `  API docs     ${config.http.apiDocs ? `${url}/docs` : 'off (API_DOCS=false)'}`,
@@ -32,4 +33,20 @@ export function startBanner(config: AppConfig, url: string, admin: BootstrapAdmi
     '',
   ];
   return lines.join('\n');
+}
+
+/** A worker (APP_ROLE=worker) has no API to show: what it runs and where its probes are. */
+export function workerBanner(config: AppConfig, url: string): string {
+  const metrics = config.observability.metricsPort ? `http://localhost:${config.observability.metricsPort}/metrics` : 'set METRICS_PORT to serve /metrics';
+  return [
+    '',
+    '  WhatsApp delivery service is running: worker (APP_ROLE=worker)',
+    '',
+    `  Sends        ${config.whatsapp.workers} at a time, ${config.whatsapp.mps} per second per sender across all workers`,
+    `  Twilio       ${config.twilio.apiBaseUrl ?? `Twilio account ${config.twilio.credentials?.accountSid}`}`,
+    `  Health       ${url}/api/v1/health, ${url}/api/v1/health/ready`,
+    `  Metrics      ${metrics}`,
+    '',
+    '',
+  ].join('\n');
 }

@@ -1,13 +1,12 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ALL_SECTIONS } from '../bench/support/options';
-import { SANDBOX_CLI, SERVICE_MAIN } from '../bench/support/processes';
+import { ensureBuilt, ROOT } from './support/built-code';
 
 const run = promisify(execFile);
-const ROOT = resolve(__dirname, '..');
 const TS_NODE = require.resolve('ts-node/dist/bin.js');
 
 interface Results {
@@ -29,10 +28,7 @@ describe('npm run bench (smoke)', () => {
   afterAll(() => rmSync(out, { force: true }));
 
   it('runs every section on built code and writes a result for every measure', async () => {
-    // `npm test` builds first; a bare `jest test/...` may not have.
-    if (![SERVICE_MAIN, SANDBOX_CLI].every((entry) => existsSync(join(ROOT, entry)))) {
-      await run('npm', ['run', 'build'], { cwd: ROOT, timeout: 180_000 });
-    }
+    await ensureBuilt();
     let stdout = '';
     try {
       ({ stdout } = await run(process.execPath, [TS_NODE, '--transpile-only', 'bench/bench.ts', '--smoke', '--out', out], {

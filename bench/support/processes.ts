@@ -150,9 +150,9 @@ export function startSandbox(spec: SandboxSpec, cleanup: Cleanup): Promise<Bench
 }
 
 /** The service, from built code, configured as for a real Twilio account pointed at the sandbox. */
-export function startService(env: Record<string, string>, logDir: string, cleanup: Cleanup): Promise<BenchProcess> {
+export function startService(env: Record<string, string>, logDir: string, cleanup: Cleanup, name = 'service'): Promise<BenchProcess> {
   return startProcess(
-    { name: 'service', args: [SERVICE_MAIN], env, logDir, readyUrl: `http://127.0.0.1:${env.PORT}/api/v1/health/ready` },
+    { name, args: [SERVICE_MAIN], env, logDir, readyUrl: `http://127.0.0.1:${env.PORT}/api/v1/health/ready` },
     cleanup,
   );
 }

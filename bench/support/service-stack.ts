@@ -43,6 +43,55 @@ export interface ServiceStack {
   api: JsonClient;
 }
 
+export interface ServiceEnvSpec {
+  port: number;
+  databaseUrl: string;
+  redisUrl: string;
+  redisPrefix: string;
+  /** The same for every process of one deployment, so a token from one API works on the others. */
+  jwtSecret: string;
+  sandboxUrl: string;
+  senders: string[];
+  mps: number;
+  workers?: number;
+  /** Where Twilio's callbacks go: this process, or the API a worker's messages report to. */
+  publicUrl: string;
+  role?: 'api' | 'worker' | 'all';
+}
+
+/** The environment of one service process configured as for a real Twilio account pointed at the sandbox. */
+export function serviceEnv(spec: ServiceEnvSpec): Record<string, string> {
+  return {
+    NODE_ENV: 'development',
+    ...(spec.role ? { APP_ROLE: spec.role } : {}),
+    HOST: '127.0.0.1',
+    PORT: String(spec.port),
+    LOG_LEVEL: 'warn',
+    // Measured as deployed: stdout only, no log files in the checkout.
+    LOG_DIR: 'off',
+    DATABASE_URL: spec.databaseUrl,
+    REDIS_URL: spec.redisUrl,
+    REDIS_PREFIX: spec.redisPrefix,
+    JWT_SECRET: spec.jwtSecret,
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    TWILIO_ACCOUNT_SID: SANDBOX_ACCOUNT_SID,
+    TWILIO_AUTH_TOKEN: SANDBOX_AUTH_TOKEN,
+    TWILIO_API_BASE_URL: spec.sandboxUrl,
+    TWILIO_WHATSAPP_FROM: spec.senders.join(','),
+    TWILIO_MPS: String(spec.mps),
+    ...(spec.workers ? { WHATSAPP_WORKERS: String(spec.workers) } : {}),
+    WEBHOOK_URL: `${spec.publicUrl}/api/v1/whatsapp/webhook`,
+    STATUS_CALLBACK_URL: `${spec.publicUrl}/api/v1/whatsapp/status`,
+    // Load comes from one user; the per-user limit would refuse most of it.
+    API_RATE_LIMIT_PER_MINUTE: '1000000',
+    // Reconciliation would fetch seeded rows from the sandbox in the middle of a measurement.
+    RECONCILE_INTERVAL_MS: '86400000',
+    RECONCILE_AFTER_MS: '604800000',
+    SHUTDOWN_TIMEOUT_MS: '10000',
+  };
+}
+
 /**
  * A fresh database and Redis prefix, the standalone sandbox, and the service configured as for a
  * real Twilio account pointed at it (the production code path), logged in as its admin.
@@ -61,34 +110,18 @@ export async function startServiceStack(ctx: SectionContext, spec: ServiceStackS
   const baseUrl = `http://127.0.0.1:${port}`;
   const statusCallbackUrl = `${baseUrl}/api/v1/whatsapp/status`;
   const service = await startService(
-    {
-      NODE_ENV: 'development',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      LOG_LEVEL: 'warn',
-      // Measured as deployed: stdout only, no log files in the checkout.
-      LOG_DIR: 'off',
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: options.redisUrl,
-      REDIS_PREFIX: prefix,
-      JWT_SECRET: randomBytes(32).toString('hex'),
-      ADMIN_EMAIL,
-      ADMIN_PASSWORD,
-      TWILIO_ACCOUNT_SID: SANDBOX_ACCOUNT_SID,
-      TWILIO_AUTH_TOKEN: SANDBOX_AUTH_TOKEN,
-      TWILIO_API_BASE_URL: sandboxUrl,
-      TWILIO_WHATSAPP_FROM: spec.senders.join(','),
-      TWILIO_MPS: String(spec.mps),
-      ...(spec.workers ? { WHATSAPP_WORKERS: String(spec.workers) } : {}),
-      WEBHOOK_URL: `${baseUrl}/api/v1/whatsapp/webhook`,
-      STATUS_CALLBACK_URL: statusCallbackUrl,
-      // Load comes from one user; the per-user limit would refuse most of it.
-      API_RATE_LIMIT_PER_MINUTE: '1000000',
-      // Reconciliation would fetch seeded rows from the sandbox in the middle of a measurement.
-      RECONCILE_INTERVAL_MS: '86400000',
-      RECONCILE_AFTER_MS: '604800000',
-      SHUTDOWN_TIMEOUT_MS: '10000',
-    },
+    serviceEnv({
+      port,
+      databaseUrl,
+      redisUrl: options.redisUrl,
+      redisPrefix: prefix,
+      jwtSecret: randomBytes(32).toString('hex'),
+      sandboxUrl,
+      senders: spec.senders,
+      mps: spec.mps,
+      workers: spec.workers,
+      publicUrl: baseUrl,
+    }),
     logDir,
     cleanup,
   );

@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildConfiguration, parseDurationSeconds, SANDBOX_DEFAULT_FROM } from './configuration';
-import { ConfigError } from './env.validation';
+import { buildConfiguration, parseDurationSeconds, runsJobs, SANDBOX_DEFAULT_FROM, servesApi } from './configuration';
+import { AppRole, ConfigError } from './env.validation';
 
 const SID = 'AC' + 'a'.repeat(32);
 const TOKEN = '0123456789abcdef0123456789abcdef';
@@ -38,6 +38,26 @@ describe('buildConfiguration', () => {
     expect(c.twilio.forceVerify).toBe(true);
     expect(c.auth.jwtSecretGenerated).toBe(true);
     expect(Buffer.byteLength(c.auth.jwtSecret)).toBeGreaterThanOrEqual(32);
+  });
+
+  it('runs every role in one process by default (APP_ROLE=all)', () => {
+    const c = buildConfiguration({});
+    expect(c.app.role).toBe(AppRole.All);
+    expect([servesApi(c.app.role), runsJobs(c.app.role)]).toEqual([true, true]);
+  });
+
+  it('takes APP_ROLE api or worker with shared Twilio credentials, and nothing else', () => {
+    const twilio = { TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: 'tok', TWILIO_WHATSAPP_FROM: 'whatsapp:+14155238886' };
+    const api = buildConfiguration({ ...twilio, APP_ROLE: 'api' }).app.role;
+    const worker = buildConfiguration({ ...twilio, APP_ROLE: ' worker ' }).app.role;
+    expect([servesApi(api), runsJobs(api)]).toEqual([true, false]);
+    expect([servesApi(worker), runsJobs(worker)]).toEqual([false, true]);
+    expect(errorOf({ APP_ROLE: 'scheduler' })).toBe('Invalid configuration: APP_ROLE must be one of api, worker, all');
+  });
+
+  it('refuses a split role on the built-in sandbox, which belongs to one process', () => {
+    expect(errorOf({ APP_ROLE: 'worker' })).toMatch(/^Invalid configuration: APP_ROLE=worker needs Twilio credentials shared by every process/);
+    expect(errorOf({ APP_ROLE: 'api' })).toMatch(/built-in sandbox runs only with APP_ROLE=all/);
   });
 
   it('accepts a complete production configuration', () => {

@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { join, resolve } from 'node:path';
-import { ConfigError, EnvironmentVariables, NodeEnv, validateEnvironment } from './env.validation';
+import { AppRole, ConfigError, EnvironmentVariables, NodeEnv, validateEnvironment } from './env.validation';
 import { DEFAULT_STATUS_CALLBACK_OVERRIDES, parseConnectionOverrides, withConnectionOverrides } from './connection-overrides';
 import { assertProductionSecrets } from './production-secrets';
 
 export interface AppSettings {
   nodeEnv: NodeEnv;
+  role: AppRole;
   isProduction: boolean;
   host: string;
   port: number;
@@ -21,10 +22,27 @@ export interface DatabaseSettings {
   migrationsRun: boolean;
 }
 
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
+/** One Redis, a master found through Sentinel, or a Cluster. */
+export type RedisTopology =
+  | { kind: 'standalone' }
+  | { kind: 'sentinel'; sentinels: RedisNode[]; name: string; sentinelPassword?: string }
+  | { kind: 'cluster'; nodes: RedisNode[] };
+
 export interface RedisSettings {
+  /** The server (standalone), or only the credentials, TLS (rediss://) and database of the others. */
   url: string;
-  /** Prefix of every Redis key (BullMQ's and the sender rate limiter's), so several deployments (or test runs) can share one Redis. */
+  /**
+   * Key prefix for every key the service writes, so several deployments (or test runs) can share
+   * one Redis. In cluster mode it is a hash tag (`{bull}`): BullMQ's scripts touch several keys of a
+   * queue at once, and a cluster runs a script only on keys of one slot.
+   */
   prefix: string;
+  topology: RedisTopology;
   /** How often each process checks that Redis still holds the queue's data (see RedisEpochWatch). */
   watchIntervalMs: number;
 }
@@ -122,6 +140,16 @@ export const SANDBOX_DEFAULT_ACCOUNT_SID = 'AC00000000000000000000000000000000';
 export const SANDBOX_DEFAULT_AUTH_TOKEN = 'sandbox-auth-token-0000000000000';
 export const SANDBOX_DEFAULT_FROM = 'whatsapp:+14155238886';
 
+/** The process answers the API, webhooks and docs (role api or all). */
+export function servesApi(role: AppRole): boolean {
+  return role !== AppRole.Worker;
+}
+
+/** The process runs the queue workers, the outbox relay and the periodic jobs (role worker or all). */
+export function runsJobs(role: AppRole): boolean {
+  return role !== AppRole.Api;
+}
+
 const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
 export function parseDurationSeconds(value: string): number {
@@ -165,6 +193,39 @@ export function parseMpsBySender(raw: string | undefined): Record<string, number
     bySender[sender] = mps;
   }
   return bySender;
+}
+
+function parseNodes(name: string, raw: string): RedisNode[] {
+  return raw.split(',').map((pair) => {
+    const at = pair.trim().lastIndexOf(':');
+    const host = pair.trim().slice(0, at).replace(/^\[(.*)\]$/, '$1');
+    const port = Number(pair.trim().slice(at + 1));
+    if (!host || port < 1 || port > 65535) throw new ConfigError(`Invalid configuration: ${name} must be host:port pairs separated by commas (got "${pair.trim()}")`);
+    return { host, port };
+  });
+}
+
+function redisSettings(env: EnvironmentVariables): RedisSettings {
+  const url = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const prefix = env.REDIS_PREFIX ?? 'bull';
+  const watchIntervalMs = env.REDIS_WATCH_INTERVAL_MS ?? 5000;
+  if (env.REDIS_SENTINELS && env.REDIS_CLUSTER_NODES) {
+    throw new ConfigError('Invalid configuration: REDIS_SENTINELS and REDIS_CLUSTER_NODES exclude each other (Sentinel or Cluster, not both)');
+  }
+  if (env.REDIS_SENTINELS) {
+    if (!env.REDIS_SENTINEL_NAME) throw new ConfigError('Invalid configuration: REDIS_SENTINEL_NAME is required with REDIS_SENTINELS (the master name the sentinels monitor)');
+    return {
+      url,
+      prefix,
+      watchIntervalMs,
+      topology: { kind: 'sentinel', sentinels: parseNodes('REDIS_SENTINELS', env.REDIS_SENTINELS), name: env.REDIS_SENTINEL_NAME, sentinelPassword: env.REDIS_SENTINEL_PASSWORD },
+    };
+  }
+  if (env.REDIS_SENTINEL_NAME) throw new ConfigError('Invalid configuration: REDIS_SENTINEL_NAME needs REDIS_SENTINELS');
+  if (env.REDIS_CLUSTER_NODES) {
+    return { url, prefix: `{${prefix}}`, watchIntervalMs, topology: { kind: 'cluster', nodes: parseNodes('REDIS_CLUSTER_NODES', env.REDIS_CLUSTER_NODES) } };
+  }
+  return { url, prefix, watchIntervalMs, topology: { kind: 'standalone' } };
 }
 
 function parseTrustProxy(raw: string | undefined): boolean | number | string[] {
@@ -228,6 +289,14 @@ export function buildConfiguration(raw: Record<string, string | undefined>, cwd 
     );
   }
   const useSandbox = !credentials;
+  const role = env.APP_ROLE ?? AppRole.All;
+  // The in-process sandbox belongs to one process: an API and a worker would each start their own
+  // (on one port), and a message sent by one would be unknown to the other's reconciliation.
+  if (useSandbox && role !== AppRole.All) {
+    throw new ConfigError(
+      `Invalid configuration: APP_ROLE=${role} needs Twilio credentials shared by every process (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN; locally, a standalone sandbox: npm run sandbox, with TWILIO_API_BASE_URL); the built-in sandbox runs only with APP_ROLE=all`,
+    );
+  }
 
   const sandbox: SandboxSettings = {
     accountSid: env.SANDBOX_ACCOUNT_SID ?? SANDBOX_DEFAULT_ACCOUNT_SID,
@@ -319,14 +388,14 @@ export function buildConfiguration(raw: Record<string, string | undefined>, cwd 
   }
 
   return {
-    app: { nodeEnv, isProduction, host: env.HOST ?? '0.0.0.0', port, logLevel: env.LOG_LEVEL ?? (nodeEnv === NodeEnv.Test ? 'warn' : 'info') },
+    app: { nodeEnv, role, isProduction, host: env.HOST ?? '0.0.0.0', port, logLevel: env.LOG_LEVEL ?? (nodeEnv === NodeEnv.Test ? 'warn' : 'info') },
     database: {
       url: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/whatsapp',
       poolMin,
       poolMax,
       migrationsRun: env.DATABASE_MIGRATIONS_RUN ?? true,
     },
-    redis: { url: env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix: env.REDIS_PREFIX ?? 'bull', watchIntervalMs: env.REDIS_WATCH_INTERVAL_MS ?? 5000 },
+    redis: redisSettings(env),
     auth: {
       jwtSecret,
       jwtSecretGenerated,

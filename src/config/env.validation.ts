@@ -20,6 +20,16 @@ export enum NodeEnv {
   Production = 'production',
 }
 
+/** Which parts of the service one process runs (README, "Running at scale"). */
+export enum AppRole {
+  /** HTTP API, webhooks, docs, /metrics and probes: stores messages and writes the outbox, never relays it. */
+  Api = 'api',
+  /** Send and retry jobs, the outbox relay, reconciliation, the rollup aggregator; probes only over HTTP. */
+  Worker = 'worker',
+  /** Both, in one process: `npm start` alone is a whole service. */
+  All = 'all',
+}
+
 /** Thrown for any configuration problem; its message is the single line printed at boot. */
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -49,6 +59,7 @@ const trimmed = ({ value }: { value: unknown }): unknown => {
   return v === '' ? undefined : v;
 };
 
+const HOST_PORT_LIST_RE = /^\s*[A-Za-z0-9.\-\[\]:]+:\d{1,5}\s*(,\s*[A-Za-z0-9.\-\[\]:]+:\d{1,5}\s*)*$/;
 const URL_RE = /^https?:\/\/[^\s/$.?#][^\s]*$/i;
 // JWT_EXPIRES_IN: seconds, or a number with s/m/h/d.
 const DURATION_RE = /^\d+\s*[smhd]?$/;
@@ -60,6 +71,9 @@ const DURATION_RE = /^\d+\s*[smhd]?$/;
 export class EnvironmentVariables {
   @IsOptional() @Transform(trimmed) @IsIn(Object.values(NodeEnv), { message: 'must be one of development, test, production' })
   NODE_ENV?: NodeEnv;
+
+  @IsOptional() @Transform(trimmed) @IsIn(Object.values(AppRole), { message: 'must be one of api, worker, all' })
+  APP_ROLE?: AppRole;
 
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer port number' }) @Min(0) @Max(65535)
   PORT?: number;
@@ -87,6 +101,21 @@ export class EnvironmentVariables {
 
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer number of milliseconds' }) @Min(100) @Max(60000)
   REDIS_WATCH_INTERVAL_MS?: number;
+
+  /** Redis Sentinel: the sentinels to ask for the master, host:port comma-separated (REDIS_URL then gives only credentials, TLS and db). */
+  @IsOptional() @Transform(trimmed) @Matches(HOST_PORT_LIST_RE, { message: 'must be host:port pairs separated by commas' })
+  REDIS_SENTINELS?: string;
+
+  /** The master's name as the sentinels know it (their `sentinel monitor <name> ...`). */
+  @IsOptional() @Transform(trimmed) @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'must be the master name the sentinels monitor (letters, digits, _.-)' })
+  REDIS_SENTINEL_NAME?: string;
+
+  @IsOptional() @Transform(trimmed) @IsString()
+  REDIS_SENTINEL_PASSWORD?: string;
+
+  /** Redis Cluster: seed nodes, host:port comma-separated (REDIS_URL then gives only credentials and TLS). */
+  @IsOptional() @Transform(trimmed) @Matches(HOST_PORT_LIST_RE, { message: 'must be host:port pairs separated by commas' })
+  REDIS_CLUSTER_NODES?: string;
 
   @IsOptional() @Transform(trimmed) @IsString()
   JWT_SECRET?: string;

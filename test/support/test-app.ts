@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 import { createApp } from '../../src/app.factory';
-import { AppConfig, buildConfiguration } from '../../src/config/configuration';
+import { AppConfig, buildConfiguration, servesApi } from '../../src/config/configuration';
 import { TWILIO_SANDBOX } from '../../src/modules/twilio/twilio.module';
 import { TwilioSandbox } from '../../libs/twilio-sandbox/twilio-sandbox';
 
@@ -99,8 +99,9 @@ export interface ApiResponse<T = any> {
  * a real port so the sandbox's signed callbacks reach it exactly as Twilio's would.
  */
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const db = await createTestDatabase();
-  const prefix = uniqueName('wa-test');
+  // A DATABASE_URL given is another app's (several processes, one database): that app drops it.
+  const db = env.DATABASE_URL ? { url: env.DATABASE_URL, name: '', drop: async () => undefined } : await createTestDatabase();
+  const prefix = env.REDIS_PREFIX ?? uniqueName('wa-test');
   const jwtSecret = randomBytes(32).toString('hex');
   // The port is chosen before the app starts (its callback URLs name it), so a process that binds
   // port 0 in between (the in-process sandbox, another test file) can take it: then try another.
@@ -164,7 +165,8 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     if (res.status !== 200) throw new Error(`login failed: ${res.status} ${res.text}`);
     return res.body.accessToken as string;
   };
-  const adminToken = await login(ADMIN_EMAIL, ADMIN_PASSWORD);
+  // A worker serves no login; its tests send through an API app.
+  const adminToken = servesApi(config.app.role) ? await login(ADMIN_EMAIL, ADMIN_PASSWORD) : '';
 
   return {
     app,

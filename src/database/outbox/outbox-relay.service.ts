@@ -64,12 +64,6 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     await this.listener?.end().catch(() => undefined);
   }
 
-  /** Jobs due but not yet in BullMQ (delayed retries, such as a 30003's later attempt, are not backlog). */
-  async backlog(): Promise<number> {
-    const [{ count }] = await this.dataSource.query('SELECT count(*)::int AS count FROM outbox WHERE "availableAt" <= now()');
-    return count;
-  }
-
   private async listen(): Promise<void> {
     if (this.stopped) return;
     const client = new Client({ connectionString: this.config.get('database', { infer: true }).url });

@@ -7,10 +7,7 @@ import { AppConfig } from '../../config/configuration';
 import { AccessTokenVerifier } from './access-token.verifier';
 import { AdminAccessService } from './admin-access.service';
 import { MetricsAccessService } from './metrics-access.service';
-import { AdminBootstrapService } from './admin-bootstrap.service';
-import { ApiKeysController } from './api-keys.controller';
 import { ApiKeysService } from './api-keys.service';
-import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
 import { ApiKey } from './entities/api-key.entity';
 import { User } from './entities/user.entity';
@@ -18,9 +15,9 @@ import { JwtAuthGuard } from './guards/jwt-auth.guard';
 import { RolesGuard } from './guards/roles.guard';
 import { JwtStrategy } from './strategies/jwt.strategy';
 import { jwtModuleOptions } from './jwt-options';
-import { UsersController } from './users.controller';
 import { UsersService } from './users.service';
 
+/** Users, tokens and admin access, for every process; login and the first admin are AuthApiModule. */
 @Module({
   imports: [
     TypeOrmModule.forFeature([User, ApiKey]),
@@ -30,8 +27,7 @@ import { UsersService } from './users.service';
       useFactory: (config: ConfigService<AppConfig, true>) => jwtModuleOptions(config.get('auth', { infer: true })),
     }),
   ],
-  controllers: [AuthController, ApiKeysController, UsersController],
-  providers: [AuthService, UsersService, ApiKeysService, AccessTokenVerifier, JwtStrategy, JwtAuthGuard, RolesGuard, AdminAccessService, MetricsAccessService, AdminBootstrapService],
-  exports: [UsersService, ApiKeysService, AccessTokenVerifier, JwtAuthGuard, RolesGuard, AdminAccessService, MetricsAccessService, AdminBootstrapService],
+  providers: [AuthService, UsersService, ApiKeysService, AccessTokenVerifier, JwtStrategy, JwtAuthGuard, RolesGuard, AdminAccessService, MetricsAccessService],
+  exports: [AuthService, UsersService, ApiKeysService, AccessTokenVerifier, JwtAuthGuard, RolesGuard, AdminAccessService, MetricsAccessService],
 })
 export class AuthModule {}

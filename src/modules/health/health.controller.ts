@@ -1,4 +1,5 @@
 import { Controller, Get, Headers, Logger, Res, ServiceUnavailableException } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { SkipThrottle } from '@nestjs/throttler';
@@ -6,6 +7,7 @@ import type { FastifyReply } from 'fastify';
 import { ErrorCode } from '../../common/errors/error-code';
 import { AccessDecision } from '../auth/admin-access.service';
 import { MetricsAccessService } from '../auth/metrics-access.service';
+import { AppConfig, runsJobs } from '../../config/configuration';
 import { TwilioHealthIndicator } from '../twilio/twilio.health';
 import { EventLoopMonitor, isStalled } from './event-loop-monitor';
 import { GracefulShutdown } from './graceful-shutdown.service';
@@ -23,6 +25,8 @@ import { RedisHealthIndicator } from './redis.health';
 @Controller('health')
 export class HealthController {
   private readonly logger = new Logger(HealthController.name);
+  /** An API process (APP_ROLE=api) has no queue worker by design: its readiness does not ask for one. */
+  private readonly hasWorkers: boolean;
 
   constructor(
     private readonly health: HealthCheckService,
@@ -34,7 +38,10 @@ export class HealthController {
     private readonly eventLoop: EventLoopMonitor,
     private readonly shutdown: GracefulShutdown,
     private readonly access: MetricsAccessService,
-  ) {}
+    config: ConfigService<AppConfig, true>,
+  ) {
+    this.hasWorkers = runsJobs(config.get('app', { infer: true }).role);
+  }
 
   @Get()
   @HealthCheck()
@@ -57,7 +64,7 @@ export class HealthController {
   @HealthCheck()
   @ApiBearerAuth()
   @ApiOperation({
-    summary: 'Readiness: Postgres, Redis, migrations, queue workers and Twilio (or the sandbox)',
+    summary: 'Readiness: Postgres, Redis, migrations, queue workers (where the process runs them) and Twilio (or the sandbox)',
     description:
       '503 when any is not ready, and from the first moment of a graceful shutdown. The body names each dependency and what is wrong only for an admin token or METRICS_TOKEN; anyone else gets the status alone.',
   })
@@ -76,7 +83,7 @@ export class HealthController {
             () => this.db.pingCheck('database', { timeout: 1000 }),
             () => this.redis.isHealthy('redis'),
             () => this.readiness.migrations(),
-            () => this.readiness.workers(),
+            ...(this.hasWorkers ? [() => this.readiness.workers()] : []),
             () => this.twilio.isHealthy('twilio'),
           ]),
         );

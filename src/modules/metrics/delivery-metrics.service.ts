@@ -3,7 +3,7 @@ import { BadRequestException, Injectable } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { ErrorCode } from '../../common/errors/error-code';
 import { withTimeout } from '../../common/with-timeout';
-import { OutboxRelayService } from '../../database/outbox/outbox-relay.service';
+import { OutboxBacklog } from '../../database/outbox/outbox-backlog';
 import { QueueName } from '../queue/queue.types';
 import { operatorHint } from '../twilio/twilio-error-codes';
 import { histogramPercentile } from './delivery-histogram';
@@ -59,7 +59,7 @@ export class DeliveryMetricsService {
   constructor(
     private readonly rollups: DeliveryMetricsRepository,
     private readonly aggregator: DeliveryRollupAggregator,
-    private readonly outbox: OutboxRelayService,
+    private readonly outbox: OutboxBacklog,
     @InjectQueue(QueueName.WhatsApp) private readonly queue: Queue,
   ) {}
 
@@ -106,7 +106,7 @@ export class DeliveryMetricsService {
   async backlog(): Promise<QueueBacklogDto> {
     const [counts, outbox] = await Promise.all([
       withTimeout(this.queue.getJobCounts('waiting', 'active', 'delayed'), BACKLOG_TIMEOUT_MS, 'queue counts').catch(() => null),
-      withTimeout(this.outbox.backlog(), BACKLOG_TIMEOUT_MS, 'outbox backlog').catch(() => null),
+      withTimeout(this.outbox.count(), BACKLOG_TIMEOUT_MS, 'outbox backlog').catch(() => null),
     ]);
     const waiting = counts?.waiting ?? null;
     const active = counts?.active ?? null;

@@ -1,47 +1,21 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 
 /** Journal rows folded per statement: large enough to amortise, small enough to keep the lock short. */
 const BATCH = 20_000;
-const INTERVAL_MS = 1000;
 /** A read folds at most this much before answering, so a backlog cannot stall the metrics API. */
 const READ_FOLD_LIMIT = 5;
 
 /**
- * Folds the rollup journal (see the RollupJournal migration) into the delivery rollups about
- * once a second. Every process may run it: the fold takes an advisory lock, and a process that
- * finds it taken skips that turn.
+ * Folds the rollup journal (see the RollupJournal migration) into the delivery rollups: about once
+ * a second in the processes that run jobs (DeliveryRollupSchedule), and before a metrics read.
+ * Every process may fold: the fold takes an advisory lock, and one that finds it taken skips that
+ * turn (or, for a read, waits).
  */
 @Injectable()
-export class DeliveryRollupAggregator implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger(DeliveryRollupAggregator.name);
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<unknown>;
-  private lastErrorLogged = 0;
-
+export class DeliveryRollupAggregator {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
-
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => this.tick(), INTERVAL_MS);
-    this.timer.unref();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
-  }
-
-  private tick(): void {
-    if (this.running) return;
-    this.running = this.fold({ wait: false })
-      .catch((err: Error) => {
-        if (Date.now() - this.lastErrorLogged < 10_000) return;
-        this.lastErrorLogged = Date.now();
-        this.logger.warn(`Could not fold the delivery rollup journal: ${err.message}`);
-      })
-      .finally(() => (this.running = undefined));
-  }
 
   /**
    * Folds pending journal rows, at most `maxBatches` batches; returns how many rows it folded.

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { DomainEvents } from '../../common/events/domain-events';
-import { OutboxRelayService } from '../../database/outbox/outbox-relay.service';
+import { OutboxBacklog } from '../../database/outbox/outbox-backlog';
 import { MetricName, PrometheusMetricsService, stagesReached, TWILIO_WEBHOOK_TIMEOUT_SECONDS } from './prometheus-metrics.service';
 
 describe('stagesReached', () => {
@@ -22,7 +22,7 @@ describe('stagesReached', () => {
 });
 
 describe('webhook handling time', () => {
-  const metrics = new PrometheusMetricsService(new DomainEvents(), { backlog: async () => 0 } as unknown as OutboxRelayService, { name: 'whatsapp' } as unknown as Queue);
+  const metrics = new PrometheusMetricsService(new DomainEvents(), { count: async () => 0 } as unknown as OutboxBacklog, { name: 'whatsapp' } as unknown as Queue);
   const gauge = async (kind: string) => (await metrics.registry.getSingleMetric(MetricName.WebhookConsecutiveTimeouts)!.get()).values.find((v) => v.labels.kind === kind)?.value;
   const slow = TWILIO_WEBHOOK_TIMEOUT_SECONDS + 0.5;
 

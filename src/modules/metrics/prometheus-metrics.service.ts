@@ -12,7 +12,7 @@ import {
   WebhookVerifiedEvent,
 } from '../../common/events/domain-events';
 import { withTimeout } from '../../common/with-timeout';
-import { OutboxRelayService } from '../../database/outbox/outbox-relay.service';
+import { OutboxBacklog } from '../../database/outbox/outbox-backlog';
 import { QueueName } from '../queue/queue.types';
 import { MessageStatus } from '../whatsapp/message-status';
 
@@ -184,7 +184,7 @@ export class PrometheusMetricsService implements OnModuleInit, OnApplicationShut
 
   constructor(
     private readonly events: DomainEvents,
-    private readonly outbox: OutboxRelayService,
+    private readonly outbox: OutboxBacklog,
     @InjectQueue(QueueName.WhatsApp) private readonly queue: Queue,
   ) {
     collectDefaultMetrics({ register: this.registry });
@@ -205,7 +205,7 @@ export class PrometheusMetricsService implements OnModuleInit, OnApplicationShut
         }
       },
     });
-    const outboxBacklog = () => this.outbox.backlog();
+    const outboxBacklog = () => this.outbox.count();
     new Gauge({
       name: MetricName.OutboxBacklog,
       help: 'Outbox rows not yet relayed to BullMQ, read when scraped',

@@ -1,6 +1,7 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { RedisClients } from '../../common/redis/redis-connection';
 import { AppConfig } from '../../config/configuration';
 import { QueueWorker } from './queue-worker';
 import { RedisEpochWatch } from './redis-epoch-watch';
@@ -13,22 +14,27 @@ BullModule.workerClass = QueueWorker;
 @Module({
   imports: [
     BullModule.forRootAsync({
-      inject: [ConfigService],
-      useFactory: (config: ConfigService<AppConfig, true>) => {
+      inject: [ConfigService, RedisClients],
+      useFactory: (config: ConfigService<AppConfig, true>, clients: RedisClients) => {
         const redis = config.get('redis', { infer: true });
-        return { prefix: redis.prefix, connection: { url: redis.url } };
+        return {
+          prefix: redis.prefix,
+          // Workers block on Redis; BullMQ needs unlimited retries per request on their connections.
+          connection: clients.bullConnection(redis, { maxRetriesPerRequest: null }),
+        };
       },
     }),
     BullModule.registerQueueAsync({
       name: QueueName.WhatsApp,
-      inject: [ConfigService],
-      useFactory: (config: ConfigService<AppConfig, true>) => {
+      inject: [ConfigService, RedisClients],
+      useFactory: (config: ConfigService<AppConfig, true>, clients: RedisClients) => {
         const redis = config.get('redis', { infer: true });
         return {
           prefix: redis.prefix,
           // The producer side fails fast when Redis is down, so the outbox relay can back off
-          // instead of hanging with a Postgres transaction open. Workers get other options.
-          connection: { url: redis.url, enableOfflineQueue: false },
+          // instead of hanging with a Postgres transaction open. Workers get other options
+          // (QueueWorker).
+          connection: clients.bullConnection(redis, { enableOfflineQueue: false }),
         };
       },
     }),

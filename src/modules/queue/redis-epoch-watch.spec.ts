@@ -46,6 +46,14 @@ describe('RedisEpochWatch', () => {
     expect(redis.has('wa:whatsapp:epoch')).toBe(true);
   });
 
+  it('does not watch in a process that keeps nothing in Redis (APP_ROLE api): the epoch is left for the processes that rebuild', async () => {
+    const idle = new RedisEpochWatch(fakeQueue(redis), config);
+    idle.onApplicationBootstrap();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(redis.has('wa:whatsapp:epoch')).toBe(false);
+    await idle.onApplicationShutdown();
+  });
+
   it('adopts an epoch another process wrote, without rebuilding', async () => {
     redis.set('wa:whatsapp:epoch', 'written-by-another-process');
     await watch.check();

@@ -48,6 +48,9 @@ export class RedisEpochWatch implements OnApplicationBootstrap, OnApplicationShu
   }
 
   onApplicationBootstrap(): void {
+    // A process that keeps nothing in Redis (APP_ROLE api) must not watch: it would write a new
+    // epoch over a loss before the processes that rebuild saw it, and nothing would be re-queued.
+    if (this.owners.length === 0) return;
     this.timer = setInterval(() => void this.check(), this.config.get('redis', { infer: true }).watchIntervalMs);
     this.timer.unref();
     void this.check();

@@ -2,6 +2,7 @@ import { Inject, Module, OnApplicationShutdown, Optional } from '@nestjs/common'
 import { ConfigService } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
 import twilio from 'twilio';
+import { RedisClients } from '../../common/redis/redis-connection';
 import { AppConfig } from '../../config/configuration';
 import { TwilioSandbox } from '../../../libs/twilio-sandbox/twilio-sandbox';
 import { BaseUrlRequestClient } from './base-url-request-client';
@@ -11,7 +12,6 @@ import { TwilioHealthIndicator } from './twilio.health';
 import { TwilioMessagingClient } from './twilio-messaging.client';
 import { TwilioEndpoint, TwilioEndpointKind } from './twilio.types';
 import { RetryAfterRequestClient } from './retry-after-request-client';
-import Redis from 'ioredis';
 import { RATE_LIMIT_REDIS, SenderRateLimiter } from './sender-rate-limiter';
 
 export const TWILIO_SANDBOX = Symbol('TWILIO_SANDBOX');
@@ -56,10 +56,10 @@ export const TWILIO_SANDBOX = Symbol('TWILIO_SANDBOX');
     },
     {
       provide: RATE_LIMIT_REDIS,
-      inject: [ConfigService],
-      useFactory: (config: ConfigService<AppConfig, true>) =>
+      inject: [ConfigService, RedisClients],
+      useFactory: (config: ConfigService<AppConfig, true>, clients: RedisClients) =>
         // Fails fast while Redis is down (the limiter then lets sends through) instead of queueing.
-        new Redis(config.get('redis', { infer: true }).url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: 'sender-rate-limiter' }),
+        clients.open(config.get('redis', { infer: true }), { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: 'sender-rate-limiter' }),
     },
     SenderRateLimiter,
     TwilioMessagingClient,

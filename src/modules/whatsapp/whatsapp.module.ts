@@ -15,8 +15,6 @@ import { IDEMPOTENCY_LEASE, IdempotencyService, leaseFor } from './idempotency/i
 import { InboundMessageService } from './inbound-message.service';
 import { PendingSendJobs } from './jobs/pending-send-jobs';
 import { WhatsAppJobRoutes } from './jobs/whatsapp-job-routes';
-import { WhatsAppProcessor } from './jobs/whatsapp.processor';
-import { WhatsAppQueueState } from './jobs/whatsapp-queue-state';
 import { MessageLifecycleService } from './lifecycle/message-lifecycle.service';
 import { MessageAcceptor } from './message-acceptor';
 import { MessageDispatchService } from './message-dispatch.service';
@@ -26,15 +24,15 @@ import { ContactRepository } from './messages/contact.repository';
 import { MessageEventRepository } from './messages/message-event.repository';
 import { WhatsAppMessageRepository } from './messages/whatsapp-message.repository';
 import { ReconciliationService } from './reconciliation.service';
-import { RetryController } from './retry.controller';
 import { RetryService } from './retry.service';
-import { SendersController } from './senders.controller';
 import { SendersService } from './senders.service';
-import { WhatsAppController } from './whatsapp.controller';
 
+/**
+ * The WhatsApp domain every process needs. Its HTTP face is WhatsAppApiModule and its queue worker
+ * WhatsAppJobsModule, each imported only by the processes of the role that runs it.
+ */
 @Module({
   imports: [TypeOrmModule.forFeature([Contact, IdempotencyKey]), OutboxModule, QueueModule, TwilioModule, AuthModule],
-  controllers: [WhatsAppController, RetryController, SendersController],
   providers: [
     WhatsAppMessageRepository,
     MessageEventRepository,
@@ -59,9 +57,20 @@ import { WhatsAppController } from './whatsapp.controller';
     SendersService,
     WhatsAppJobRoutes,
     PendingSendJobs,
-    WhatsAppProcessor,
-    WhatsAppQueueState,
   ],
-  exports: [MessageSendService, MessageQueryService, MessageLifecycleService, InboundMessageService, ContactPolicyService],
+  exports: [
+    MessageSendService,
+    MessageQueryService,
+    MessageLifecycleService,
+    InboundMessageService,
+    ContactPolicyService,
+    BulkSendService,
+    IdempotencyService,
+    RetryService,
+    SendersService,
+    MessageDispatchService,
+    ReconciliationService,
+    WhatsAppMessageRepository,
+  ],
 })
 export class WhatsAppModule {}
