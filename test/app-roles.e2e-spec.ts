@@ -58,7 +58,7 @@ describe('process roles: api and worker (e2e)', () => {
 
     expect(api.app.get(GracefulShutdown).workers()).toHaveLength(0);
     expect(await redis.keys(`${prefix}:whatsapp:repeat*`)).toEqual([]);
-    const ready = await api.api('/api/v1/health/ready');
+    const ready = await api.api('/api/v1/health/ready', { token: api.adminToken });
     expect(ready.status).toBe(200);
     expect(ready.body.details).not.toHaveProperty('workers');
     expect((await api.api('/docs-json')).status).toBe(200);
@@ -94,7 +94,8 @@ describe('process roles: api and worker (e2e)', () => {
     expect(sentTo(to)).toHaveLength(1);
     expect(await api.query('SELECT 1 FROM outbox')).toHaveLength(0);
 
-    const ready = await worker.api('/api/v1/health/ready');
+    // Details are for an admin: the worker checks the API's tokens (one JWT secret).
+    const ready = await worker.api('/api/v1/health/ready', { token: api.adminToken });
     expect(ready.status).toBe(200);
     expect(ready.body.details.workers).toMatchObject({ status: 'up', running: 1 });
     expect((await worker.api('/api/v1/health')).status).toBe(200);

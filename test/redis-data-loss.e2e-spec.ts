@@ -55,7 +55,9 @@ describe('Redis loses its data under a backlog (e2e)', () => {
   }, 90_000);
 
   it("runs the worker on a connection of its own that waits for Redis, while the queue's fails fast", () => {
-    expect(t.app.get(WhatsAppProcessor).worker.opts.connection).toMatchObject({ url: redis.url, enableOfflineQueue: true, maxRetriesPerRequest: null });
-    expect(queue.opts.connection).toMatchObject({ url: redis.url, enableOfflineQueue: false });
+    const { hostname, port } = new URL(redis.url);
+    const server = { host: hostname, port: Number(port) };
+    expect(t.app.get(WhatsAppProcessor).worker.opts.connection).toMatchObject({ ...server, enableOfflineQueue: true, maxRetriesPerRequest: null });
+    expect(queue.opts.connection).toMatchObject({ ...server, enableOfflineQueue: false });
   });
 });
