@@ -3,7 +3,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { runAccept } from './sections/accept';
 import { runCallbacks } from './sections/callbacks';
-import { runEndToEnd } from './sections/end-to-end';
+import { runEndToEnd, runScaleOut } from './sections/end-to-end';
 import { runLookups } from './sections/lookups';
 import { Cleanup } from './support/cleanup';
 import { machineInfo } from './support/infra';
@@ -22,6 +22,7 @@ const RUNNERS: Record<Section, SectionRunner> = {
   [Section.Callbacks]: runCallbacks,
   [Section.EndToEnd]: runEndToEnd,
   [Section.Lookups]: runLookups,
+  [Section.ScaleOut]: runScaleOut,
 };
 
 /** Peak RSS per process name (the largest over the sections that ran it), with the budget. */

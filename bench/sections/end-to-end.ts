@@ -54,14 +54,63 @@ interface SandboxMessageView {
 export async function runEndToEnd(ctx: SectionContext): Promise<{ result: EndToEndResult; measures: Measure[] }> {
   const { options } = ctx;
   const total = options.e2eMessages;
+  const result = await measureEndToEnd(ctx, { section: Section.EndToEnd, total, split: false });
+  const { messagesPerSecond, lost, duplicates, contention } = result;
+  const section = Section.EndToEnd;
+  const measures: Measure[] = [
+    { section, name: `${total.toLocaleString('en-US')} messages, accept to read`, unit: 'msg/s', value: messagesPerSecond, target: '>= 400 msg/s', pass: messagesPerSecond >= 400 },
+    { section, name: 'accept only (bulk + single)', unit: 'msg/s', value: round((total - result.notSent - result.notAccepted) / Math.max(0.001, result.acceptSeconds), 1) },
+    { section, name: `lost (not read within ${options.e2eTimeoutS} s)`, unit: '', value: lost, target: '0', pass: lost === 0 },
+    { section, name: 'duplicates at the sandbox', unit: '', value: duplicates, target: '0', pass: duplicates === 0 },
+    { section, name: 'lock waits (% of active backends)', unit: '%', value: contention.lockWaitPercent },
+  ];
+  return { result, measures };
+}
+
+/**
+ * The same run twice, on fresh databases: one `all` process, then one API process and one worker
+ * process (APP_ROLE api + worker) on the same machine.
+ */
+export async function runScaleOut(ctx: SectionContext): Promise<{ result: { all: EndToEndResult; split: EndToEndResult; peakRssMb: Record<string, number | null> }; measures: Measure[] }> {
+  const total = ctx.options.scaleOutMessages;
+  const all = await measureEndToEnd(ctx, { section: `${Section.ScaleOut}_all`, total, split: false });
+  const split = await measureEndToEnd(ctx, { section: `${Section.ScaleOut}_split`, total, split: true });
+  const section = Section.ScaleOut;
+  const name = `${total.toLocaleString('en-US')} messages, accept to read`;
+  const measures: Measure[] = [
+    { section, name: `${name}: 1 all process`, unit: 'msg/s', value: all.messagesPerSecond },
+    {
+      section,
+      name: `${name}: 1 api + 1 worker`,
+      unit: 'msg/s',
+      value: split.messagesPerSecond,
+      baseline: all.messagesPerSecond,
+      ratio: round(split.messagesPerSecond / Math.max(0.001, all.messagesPerSecond), 2),
+    },
+    { section, name: 'lost + duplicates (both runs)', unit: '', value: all.lost + all.duplicates + split.lost + split.duplicates, target: '0', pass: all.lost + all.duplicates + split.lost + split.duplicates === 0 },
+  ];
+  const peakRssMb = Object.fromEntries([...Object.entries(all.peakRssMb).map(([k, v]) => [`${k} (all)`, v]), ...Object.entries(split.peakRssMb).map(([k, v]) => [`${k} (split)`, v])]);
+  return { result: { all, split, peakRssMb }, measures };
+}
+
+interface EndToEndRun {
+  section: string;
+  total: number;
+  split: boolean;
+}
+
+async function measureEndToEnd(ctx: SectionContext, run: EndToEndRun): Promise<EndToEndResult> {
+  const { options } = ctx;
+  const { total } = run;
   const stack = await startServiceStack(ctx, {
-    section: Section.EndToEnd,
+    section: run.section,
     senders: SENDERS,
     mps: options.e2eMps,
     workers: options.e2eWorkers,
     statusDelayMs: options.statusDelayMs,
+    split: run.split,
   });
-  const tag = `${ctx.runTag}-e2e`;
+  const tag = `${ctx.runTag}-${run.section}`;
   const item = (i: number) => ({ to: recipient(i), message: `Order ${i} is on its way (${tag} #${i})`, from: SENDERS[i % SENDERS.length] });
   const bulkCount = Math.round(total * BULK_SHARE);
 
@@ -132,14 +181,15 @@ export async function runEndToEnd(ctx: SectionContext): Promise<{ result: EndToE
     if (body.includes(`(${tag} #`)) creates.set(body, (creates.get(body) ?? 0) + 1);
   }
   const duplicates = [...creates.values()].reduce((sum, n) => sum + (n - 1), 0);
-  const rss = peakRss(stack.service, stack.sandbox);
+  const rss = peakRss(stack.service, stack.sandbox, ...(stack.worker ? [stack.worker] : []));
+  await stack.worker?.stop();
   await stack.service.stop();
   await stack.sandbox.stop();
 
   const seconds = Math.max(0.001, ((lastReadMs || Date.now()) - startedAt) / 1000);
   const lost = total - read;
   const messagesPerSecond = round(read / seconds, 1);
-  const result: EndToEndResult = {
+  return {
     messages: total,
     bulkMessages: bulkCount,
     singleMessages: total - bulkCount,
@@ -162,13 +212,4 @@ export async function runEndToEnd(ctx: SectionContext): Promise<{ result: EndToE
     contention,
     peakRssMb: rss,
   };
-  const section = Section.EndToEnd;
-  const measures: Measure[] = [
-    { section, name: `${total.toLocaleString('en-US')} messages, accept to read`, unit: 'msg/s', value: messagesPerSecond, target: '>= 400 msg/s', pass: messagesPerSecond >= 400 },
-    { section, name: 'accept only (bulk + single)', unit: 'msg/s', value: round((attempted - notAccepted) / Math.max(0.001, result.acceptSeconds), 1) },
-    { section, name: `lost (not read within ${options.e2eTimeoutS} s)`, unit: '', value: lost, target: '0', pass: lost === 0 },
-    { section, name: 'duplicates at the sandbox', unit: '', value: duplicates, target: '0', pass: duplicates === 0 },
-    { section, name: 'lock waits (% of active backends)', unit: '%', value: contention.lockWaitPercent },
-  ];
-  return { result, measures };
 }

@@ -5,9 +5,10 @@ export enum Section {
   Callbacks = 'callbacks',
   EndToEnd = 'e2e',
   Lookups = 'lookups',
+  ScaleOut = 'scaleout',
 }
 
-export const ALL_SECTIONS: readonly Section[] = [Section.Accept, Section.Callbacks, Section.EndToEnd, Section.Lookups];
+export const ALL_SECTIONS: readonly Section[] = [Section.Accept, Section.Callbacks, Section.EndToEnd, Section.Lookups, Section.ScaleOut];
 
 export interface BenchOptions {
   sections: Section[];
@@ -29,6 +30,8 @@ export interface BenchOptions {
   e2eTimeoutS: number;
   e2eWorkers: number;
   e2eMps: number;
+  /** Messages of each of the scale-out section's two end-to-end runs. */
+  scaleOutMessages: number;
   statusDelayMs: number;
   lookupRows: number;
   lookupRequests: number;
@@ -36,7 +39,7 @@ export interface BenchOptions {
 }
 
 const USAGE = `Usage: npm run bench -- [options]
-  --only accept,callbacks,e2e,lookups   sections to run (default: all)
+  --only accept,callbacks,e2e,lookups,scaleout   sections to run (default: all)
   --smoke                               tiny sizes, a few seconds per section (BENCH_SMOKE=1)
   --strict                              exit 1 when a target fails
   --out <file>                          results file (default bench/results.json; BENCH_RESULTS)
@@ -45,6 +48,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --connections <n>                     load connections (default 50)
   --messages <n>                        end-to-end messages (default 20000)
   --e2e-timeout <s>                     how long to wait for the last read (default 240)
+  --scaleout-messages <n>               messages of each scale-out run: 1 all process, then 1 api + 1 worker (default 5000)
   --workers <n>                         WHATSAPP_WORKERS for the end-to-end run (default 10)
   --rows <n>                            messages stored for the lookups (default 1000000)
   --keep-logs                           keep the processes' logs even when everything passed
@@ -94,6 +98,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     e2eTimeoutS: positive('e2e-timeout', flag('e2e-timeout'), smoke ? 90 : 240),
     e2eWorkers: Math.round(positive('workers', flag('workers'), 50)),
     e2eMps: 1000,
+    scaleOutMessages: Math.round(positive('scaleout-messages', flag('scaleout-messages'), smoke ? 100 : 5_000)),
     statusDelayMs: 20,
     lookupRows: Math.round(positive('rows', flag('rows'), smoke ? 10_000 : 1_000_000)),
     lookupRequests: smoke ? 100 : 2000,

@@ -27,10 +27,15 @@ export interface ServiceStackSpec {
   mps: number;
   workers?: number;
   statusDelayMs: number;
+  /** Run as one API process and one worker process (APP_ROLE api + worker) instead of one `all`. */
+  split?: boolean;
 }
 
 export interface ServiceStack {
+  /** The process that serves the API (APP_ROLE all, or api when split). */
   service: BenchProcess;
+  /** The worker process of a split stack. */
+  worker: BenchProcess | null;
   sandbox: BenchProcess;
   baseUrl: string;
   sandboxUrl: string;
@@ -109,22 +114,19 @@ export async function startServiceStack(ctx: SectionContext, spec: ServiceStackS
   const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
   const baseUrl = `http://127.0.0.1:${port}`;
   const statusCallbackUrl = `${baseUrl}/api/v1/whatsapp/status`;
-  const service = await startService(
-    serviceEnv({
-      port,
-      databaseUrl,
-      redisUrl: options.redisUrl,
-      redisPrefix: prefix,
-      jwtSecret: randomBytes(32).toString('hex'),
-      sandboxUrl,
-      senders: spec.senders,
-      mps: spec.mps,
-      workers: spec.workers,
-      publicUrl: baseUrl,
-    }),
-    logDir,
-    cleanup,
-  );
+  const deployment = {
+    databaseUrl,
+    redisUrl: options.redisUrl,
+    redisPrefix: prefix,
+    jwtSecret: randomBytes(32).toString('hex'),
+    sandboxUrl,
+    senders: spec.senders,
+    mps: spec.mps,
+    workers: spec.workers,
+    publicUrl: baseUrl,
+  };
+  const service = await startService(serviceEnv({ ...deployment, port, ...(spec.split ? { role: 'api' as const } : {}) }), logDir, cleanup, spec.split ? 'api' : 'service');
+  const worker = spec.split ? await startService(serviceEnv({ ...deployment, port: await freePort(), role: 'worker' }), logDir, cleanup, 'worker') : null;
   const api = new JsonClient(baseUrl, null, 32);
   cleanup.add('close api client', async () => api.close());
   const login = await api.post<{ accessToken?: string }>('/api/v1/auth/login', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD });
@@ -134,7 +136,7 @@ export async function startServiceStack(ctx: SectionContext, spec: ServiceStackS
     const { rows } = await c.query<{ id: string }>('SELECT id FROM users WHERE email = $1', [ADMIN_EMAIL]);
     return rows[0].id;
   });
-  return { service, sandbox, baseUrl, sandboxUrl, database, databaseUrl, statusCallbackUrl, token: login.body.accessToken, adminId, api };
+  return { service, worker, sandbox, baseUrl, sandboxUrl, database, databaseUrl, statusCallbackUrl, token: login.body.accessToken, adminId, api };
 }
 
 /** Peak RSS of each process of a stack (and any others given), read before they stop. */

@@ -1,6 +1,6 @@
 import { DomainEventType } from '../../common/events/domain-events';
 import { twilioErrors } from '../twilio/testing/fake-twilio-messaging-client';
-import { LOOKUP_PAGE_SIZE } from '../twilio/twilio-messaging.client';
+import { LOOKUP_PAGE_SIZE, TwilioMessagingClient } from '../twilio/twilio-messaging.client';
 import { DEFAULT_STATUS_CALLBACK_OVERRIDES } from '../../config/connection-overrides';
 import { TwilioErrorCode } from '../twilio/twilio-error-codes';
 import { EventSource } from './lifecycle/message-lifecycle.service';
@@ -294,6 +294,22 @@ describe('MessageDispatchService', () => {
     // Twilio refused it, so the next attempt sends without looking it up.
     await kit.dispatcher.dispatch(id, attempt(2));
     expect(kit.twilio.operations()).toEqual(['wait', 'create', 'wait', 'create']);
+  });
+
+  it('retries a send that never reached Twilio (connection refused) without looking it up first, and sends it once', async () => {
+    const id = await kit.queued();
+    kit.twilio.dropNextCreate(TwilioMessagingClient.toRequestError({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 10.0.0.1:443' }));
+
+    const err = await dispatchError(kit.dispatcher.dispatch(id, attempt(1)));
+
+    expect(err).toMatchObject({ final: false, ambiguous: false });
+    expect(kit.store.row(id)).toMatchObject({ status: MessageStatus.Queued, messageSid: null, ambiguousAttemptAt: null, sendingUntil: null, failedAt: null });
+
+    const sent = await kit.dispatcher.dispatch(id, attempt(2));
+    expect(sent.outcome).toBe(DispatchOutcome.Sent);
+    // Nothing can be at Twilio, so no look-up: the second create is the only message there.
+    expect(kit.twilio.operations()).toEqual(['wait', 'create', 'wait', 'create']);
+    expect(kit.twilio.log).toHaveLength(1);
   });
 
   it('ends with the last attempt: a 503 fails the message, a 500 (maybe created) leaves it queued for reconciliation', async () => {
