@@ -56,11 +56,15 @@ describe('npm run bench (smoke)', () => {
       expect({ measure: `${m.section}: ${m.name}`, finite: Number.isFinite(m.value) }).toEqual({ measure: `${m.section}: ${m.name}`, finite: true });
       if (m.baseline !== undefined) expect(Number.isFinite(m.baseline)).toBe(true);
     }
-    expect(Object.keys(results.memory).sort()).toEqual(['accept-baseline', 'callback-floor', 'sandbox', 'service']);
+    expect(Object.keys(results.memory).sort()).toEqual(['accept-baseline', 'api', 'callback-floor', 'sandbox', 'service', 'worker']);
 
     const e2e = results.sections.e2e as { lost: number; duplicates: number; read: number; messages: number };
     expect(e2e.lost).toBe(0);
     expect(e2e.duplicates).toBe(0);
     expect(e2e.read).toBe(e2e.messages);
+
+    // The scale-out section ran both layouts to the end: one `all` process, then an API and a worker.
+    const scaleOut = results.sections.scaleout as Record<'all' | 'split', { lost: number; duplicates: number; read: number; messages: number }>;
+    for (const run of [scaleOut.all, scaleOut.split]) expect({ lost: run.lost, duplicates: run.duplicates, read: run.read }).toEqual({ lost: 0, duplicates: 0, read: run.messages });
   }, 240_000);
 });

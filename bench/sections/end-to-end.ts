@@ -89,7 +89,9 @@ export async function runScaleOut(ctx: SectionContext): Promise<{ result: { all:
     },
     { section, name: 'lost + duplicates (both runs)', unit: '', value: all.lost + all.duplicates + split.lost + split.duplicates, target: '0', pass: all.lost + all.duplicates + split.lost + split.duplicates === 0 },
   ];
-  const peakRssMb = Object.fromEntries([...Object.entries(all.peakRssMb).map(([k, v]) => [`${k} (all)`, v]), ...Object.entries(split.peakRssMb).map(([k, v]) => [`${k} (split)`, v])]);
+  // Per process name, as the memory table reads them: the worker and the API of the split run.
+  const peak = (a: number | null | undefined, b: number | null | undefined) => (a == null ? (b ?? null) : b == null ? a : Math.max(a, b));
+  const peakRssMb = { ...split.peakRssMb, service: peak(all.peakRssMb.service, null), sandbox: peak(all.peakRssMb.sandbox, split.peakRssMb.sandbox) };
   return { result: { all, split, peakRssMb }, measures };
 }
 
