@@ -15,7 +15,9 @@ export class BaseUrlRequestClient extends RetryAfterRequestClient {
     this.base = baseUrl.replace(/\/+$/, '');
     // The client keeps HTTPS connections alive only; a plain-http endpoint (the sandbox) would
     // otherwise cost a new connection per request.
-    if (options.keepAlive !== false) this.axios.defaults.httpAgent = new Agent({ keepAlive: true, timeout: options.timeout });
+    if (options.keepAlive !== false) {
+      this.axios.defaults.httpAgent = new Agent({ keepAlive: true, timeout: options.timeout, maxSockets: options.maxSockets, maxTotalSockets: options.maxTotalSockets });
+    }
   }
 
   rewrite(uri: string): string {

@@ -11,6 +11,7 @@ import { TWILIO_API_ORIGIN, TWILIO_CLIENT, TWILIO_ENDPOINT } from './twilio.cons
 import { TwilioHealthIndicator } from './twilio.health';
 import { TwilioMessagingClient } from './twilio-messaging.client';
 import { TwilioEndpoint, TwilioEndpointKind } from './twilio.types';
+import { requestClientOptions } from './request-client-options';
 import { RetryAfterRequestClient } from './retry-after-request-client';
 import { RATE_LIMIT_REDIS, SenderRateLimiter } from './sender-rate-limiter';
 
@@ -41,8 +42,7 @@ export const TWILIO_SANDBOX = Symbol('TWILIO_SANDBOX');
       inject: [ConfigService, TWILIO_ENDPOINT],
       useFactory: (config: ConfigService<AppConfig, true>, endpoint: TwilioEndpoint) => {
         const settings = config.get('twilio', { infer: true });
-        // The service retries by error code itself, so the client's own 429 retry stays off.
-        const clientOptions = { timeout: settings.timeoutMs, keepAlive: true, autoRetry: false };
+        const clientOptions = requestClientOptions(settings.timeoutMs, config.get('whatsapp', { infer: true }).workers);
         const httpClient =
           endpoint.kind === TwilioEndpointKind.Twilio ? new RetryAfterRequestClient(clientOptions) : new BaseUrlRequestClient(endpoint.baseUrl, clientOptions);
         if (endpoint.kind === TwilioEndpointKind.Sandbox) {
