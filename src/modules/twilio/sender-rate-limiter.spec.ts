@@ -1,13 +1,13 @@
 import { ConfigService } from '@nestjs/config';
 import Redis from 'ioredis';
 import { randomBytes } from 'node:crypto';
-import { MAX_PENALTY_MS, MAX_RETRY_AFTER_MS, SenderRateLimiter } from './sender-rate-limiter';
+import { MAX_PENALTY_MS, MAX_RETRY_AFTER_MS, SenderRateLimiter, SPACING_MARGIN } from './sender-rate-limiter';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SLOW = 'whatsapp:+14155550010';
 const FAST = 'whatsapp:+14155550020';
 /** 1/MPS widened by the limiter's 3 % margin, in ms. */
-const interval = (mps: number) => Math.ceil((1_000_000 / mps) * 1.03) / 1000;
+const interval = (mps: number) => Math.ceil((1_000_000 / mps) * SPACING_MARGIN) / 1000;
 
 describe('SenderRateLimiter (on Redis)', () => {
   let redis: Redis;
