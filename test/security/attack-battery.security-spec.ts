@@ -126,7 +126,7 @@ describe('npm run test:security: the attack battery against the built service', 
     expect(serverErrors).toEqual([]);
   });
 
-  it("lets no sender see or act on another sender's messages (by id, by SID, events, listing, retry): 0 leaks", async () => {
+  it("lets no sender, by login or API key, see or act on another sender's messages (by id, by SID, events, listing, retry): 0 leaks", async () => {
     const bobs = [await sendAs(s.bob, '+14155550411'), await sendAs(s.bob, '+14155550412', SENDERS[1])];
     const alices = [await sendAs(s.alice, '+14155550413')];
     await settled();
@@ -140,18 +140,37 @@ describe('npm run test:security: the attack battery against the built service', 
     const mentionsBob = (a: Answer) => bobs.some((m) => a.text.includes(m.id) || a.text.includes(m.sid));
     // A 404 names the key it was asked for; what must not show is anything else of Bob's.
     const showsBobsMessage = (a: Answer) => /hello from bob|\+1415555041[12]|"status":"(read|delivered|sent)"/.test(a.text);
-    for (const m of bobs) {
-      for (const key of [m.id, m.sid, m.sid.toLowerCase(), ` ${m.id}`, encodeURIComponent(m.sid)]) {
-        await probe(`delivery-status ${key}`, `/api/v1/whatsapp/delivery-status/${key}`, { token: s.alice.token }, (a) => a.status < 300 || showsBobsMessage(a));
-        await probe(`events ${key}`, `/api/v1/whatsapp/messages/${key}/events`, { token: s.alice.token }, (a) => a.status < 300 || showsBobsMessage(a));
+    // Alice's login, and a machine's sender API key (its own principal) by either header.
+    const created = json(await call('/api/v1/api-keys', { token: s.admin.token, body: JSON.stringify({ name: 'bola-sweep', role: 'sender' }) }));
+    const senderKey = created?.apiKey as string;
+    expect(senderKey).toMatch(/^wsk_/);
+    const intruders: { who: string; init: { token?: string; headers?: Record<string, string> } }[] = [
+      { who: 'alice', init: { token: s.alice.token } },
+      { who: 'sender key (Bearer)', init: { token: senderKey } },
+      { who: 'sender key (X-API-Key)', init: { headers: { 'x-api-key': senderKey } } },
+    ];
+    for (const { who, init } of intruders) {
+      for (const m of bobs) {
+        for (const key of [m.id, m.sid, m.sid.toLowerCase(), ` ${m.id}`, encodeURIComponent(m.sid)]) {
+          await probe(`${who}: delivery-status ${key}`, `/api/v1/whatsapp/delivery-status/${key}`, init, (a) => a.status < 300 || showsBobsMessage(a));
+          await probe(`${who}: events ${key}`, `/api/v1/whatsapp/messages/${key}/events`, init, (a) => a.status < 300 || showsBobsMessage(a));
+        }
       }
+      for (const query of ['', '?limit=200', '?direction=outbound', '?direction=inbound', `?from=${encodeURIComponent(SENDERS[1])}`, '?to=%2B14155550411', '?status=read', '?since=2000-01-01']) {
+        await probe(`${who}: list ${query}`, `/api/v1/whatsapp/messages${query}`, init, mentionsBob);
+      }
+      await probe(`${who}: retry by id`, '/api/v1/whatsapp/retry', { ...init, body: JSON.stringify({ ids: bobs.map((m) => m.id) }) }, (a) => a.status < 300 || showsBobsMessage(a));
+      await probe(`${who}: retry all`, '/api/v1/whatsapp/retry', { ...init, body: JSON.stringify({}) }, (a) => a.status < 300);
+      await probe(`${who}: delivery metrics`, '/api/v1/whatsapp/delivery-metrics', init, (a) => a.status < 300);
+      await probe(`${who}: api keys`, '/api/v1/api-keys', init, (a) => a.status < 300 || a.text.includes('bola-sweep'));
+      await probe(`${who}: users`, '/api/v1/users', init, (a) => a.status < 300 || a.text.includes(s.bob.email));
     }
-    for (const query of ['', '?limit=200', '?direction=outbound', '?direction=inbound', `?from=${encodeURIComponent(SENDERS[1])}`, '?to=%2B14155550411', '?status=read', '?since=2000-01-01']) {
-      await probe(`list ${query}`, `/api/v1/whatsapp/messages${query}`, { token: s.alice.token }, mentionsBob);
-    }
-    await probe('retry by id', '/api/v1/whatsapp/retry', { token: s.alice.token, body: JSON.stringify({ ids: bobs.map((m) => m.id) }) }, (a) => a.status < 300 || showsBobsMessage(a));
-    await probe('retry all', '/api/v1/whatsapp/retry', { token: s.alice.token, body: JSON.stringify({}) }, (a) => a.status < 300);
-    await probe('delivery metrics', '/api/v1/whatsapp/delivery-metrics', { token: s.alice.token }, (a) => a.status < 300);
+    // The key sees what it sent itself: its refusals above are isolation, not a dead key.
+    const keyed = await call('/api/v1/whatsapp/send', { headers: { 'x-api-key': senderKey }, body: JSON.stringify({ to: '+14155550414', from: SENDERS[0], message: 'hello from a key', immediate: true }) });
+    expect(keyed.status).toBeLessThan(300);
+    const keyedId = json(keyed).id as string;
+    expect((await call(`/api/v1/whatsapp/delivery-status/${keyedId}`, { token: senderKey })).status).toBe(200);
+    expect((await call(`/api/v1/whatsapp/delivery-status/${keyedId}`, { token: s.alice.token })).status).toBe(404);
     // Alice still sees her own: the sweep measures isolation, not a service that refuses everything.
     const own = await call(`/api/v1/whatsapp/delivery-status/${alices[0].id}`, { token: s.alice.token });
     expect(own.status).toBe(200);
