@@ -77,6 +77,7 @@ export class TwilioSandbox {
   private readonly messagesApi: MessagesApi;
   private readonly timers = new SandboxTimers();
   private readonly logger: SandboxLogger;
+  private readonly webhooks: WebhookSender;
   private app: FastifyInstance | null = null;
   private url: string | null = null;
 
@@ -88,6 +89,7 @@ export class TwilioSandbox {
     const requestLog = new RequestLog();
     const faults = new FaultInjector();
     const webhooks = new WebhookSender(options.authToken, timers, logger);
+    this.webhooks = webhooks;
     const inbound = new InboundMessages({ account, store, timers, webhooks, logger, inboundWebhookUrl: options.inboundWebhookUrl });
     const delivery = new DeliverySimulation({
       store,
@@ -161,6 +163,7 @@ export class TwilioSandbox {
   /** Closes the server and cancels every pending stage, callback, retry and delayed answer. */
   async stop(): Promise<void> {
     this.timers.stop();
+    this.webhooks.close();
     const app = this.app;
     this.app = null;
     this.url = null;

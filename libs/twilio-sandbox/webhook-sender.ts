@@ -29,6 +29,11 @@ type AttemptResult =
 
 const MAX_RESPONSE_BYTES = 64 * 1024;
 const MAX_ATTEMPT_RECORDS = 10_000;
+/**
+ * An idle connection is closed after this long: under the 5 s keep-alive timeout of a plain
+ * Node server (Fastify keeps 72 s), so the sandbox never reuses one the receiver is closing.
+ */
+const IDLE_SOCKET_MS = 4_000;
 
 /**
  * Posts signed, form-encoded webhooks the way Twilio does, retrying per the URL's connection
@@ -36,6 +41,15 @@ const MAX_ATTEMPT_RECORDS = 10_000;
  */
 export class WebhookSender {
   private attemptRecords: WebhookAttemptRecord[] = [];
+  /**
+   * Connections are kept alive between callbacks, as a busy receiver expects: a new TCP (and
+   * TLS) connection per callback costs the receiver more than the callback itself under load.
+   * Idle sockets don't keep the process alive; close() destroys them all.
+   */
+  private readonly agents = {
+    'http:': new http.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS, scheduling: 'lifo' }),
+    'https:': new https.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS, scheduling: 'lifo' }),
+  };
 
   constructor(
     private readonly authToken: string,
@@ -50,6 +64,12 @@ export class WebhookSender {
 
   clearAttempts(): void {
     this.attemptRecords = [];
+  }
+
+  /** Closes every kept-alive connection (the sandbox is stopping). */
+  close(): void {
+    this.agents['http:'].destroy();
+    this.agents['https:'].destroy();
   }
 
   async send(request: WebhookRequest): Promise<WebhookOutcome> {
@@ -127,6 +147,7 @@ export class WebhookSender {
   ): Promise<AttemptResult> {
     const { controller, release } = this.timers.abortController();
     const transport = target.protocol === 'https:' ? https : http;
+    const agent = target.protocol === 'https:' ? this.agents['https:'] : this.agents['http:'];
     return new Promise<AttemptResult>((resolve) => {
       let settled = false;
       let readTimer: NodeJS.Timeout | undefined;
@@ -140,21 +161,22 @@ export class WebhookSender {
         release();
         resolve(result);
       };
-      // agent: false gives every attempt its own connection, closed afterwards, so
-      // no keep-alive socket outlives stop() and holds a test runner open.
-      const request = transport.request(target, { method: 'POST', headers, agent: false, signal: controller.signal });
+      const request = transport.request(target, { method: 'POST', headers, agent, signal: controller.signal });
       const connectTimer = setTimeout(() => {
         request.destroy();
         finish({ kind: 'failure', failure: AttemptFailure.ConnectFailed, detail: `no connection within ${connectTimeoutMs} ms` });
       }, connectTimeoutMs);
+      const connected = (): void => {
+        clearTimeout(connectTimer);
+        readTimer = setTimeout(() => {
+          request.destroy();
+          finish({ kind: 'failure', failure: AttemptFailure.ReadTimeout, detail: `no answer within ${readTimeoutMs} ms` });
+        }, readTimeoutMs);
+      };
       request.on('socket', (socket) => {
-        socket.once('connect', () => {
-          clearTimeout(connectTimer);
-          readTimer = setTimeout(() => {
-            request.destroy();
-            finish({ kind: 'failure', failure: AttemptFailure.ReadTimeout, detail: `no answer within ${readTimeoutMs} ms` });
-          }, readTimeoutMs);
-        });
+        // A kept-alive socket is connected already: the read timeout starts now.
+        if (socket.connecting) socket.once('connect', connected);
+        else connected();
       });
       request.on('response', (response) => {
         const chunks: Buffer[] = [];

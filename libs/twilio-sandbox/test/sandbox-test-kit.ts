@@ -129,6 +129,8 @@ export class WebhookReceiver {
   /** Decides the HTTP status per request; 200 unless a test says otherwise. */
   respond: (hit: ReceivedWebhook) => number = () => 200;
   responseBody = '';
+  /** TCP connections the sandbox opened to this receiver. */
+  connections = 0;
   private server: http.Server | null = null;
   private port = 0;
 
@@ -149,6 +151,7 @@ export class WebhookReceiver {
         response.end(this.responseBody);
       });
     });
+    this.server.on('connection', () => this.connections++);
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.port = (this.server.address() as AddressInfo).port;
   }

@@ -94,6 +94,15 @@ describe('TwilioSandbox status callbacks and inbound webhooks', () => {
     expect(tokens.size).toBe(4);
   });
 
+  it('keeps its connections to the receiver alive: 20 messages, 80 callbacks, a few connections', async () => {
+    const before = { connections: receiver.connections, hits: receiver.received.length };
+    const sids = await Promise.all(Array.from({ length: 20 }, (_, i) => send(`whatsapp:+1555125${String(1100 + i)}`, receiver.url('/webhooks/status'))));
+    await waitFor(() => sids.every((sid) => receiver.hitsFor(sid).length === 4), 'four callbacks per message');
+    expect(receiver.received.length - before.hits).toBe(80);
+    // Callbacks of concurrent messages may open a few in parallel; one per callback would be 80.
+    expect(receiver.connections - before.connections).toBeLessThanOrEqual(20);
+  });
+
   it('names the Messaging Service and the sender it picked', async () => {
     const message = await client.messages.create({
       to: 'whatsapp:+15551250002',
