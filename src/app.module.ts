@@ -15,6 +15,7 @@ import { RedisThrottlerStorage } from './modules/auth/redis-throttler.storage';
 import { HealthModule } from './modules/health/health.module';
 import { MetricsModule } from './modules/metrics/metrics.module';
 import { QueueModule } from './modules/queue/queue.module';
+import { TemplatesApiModule } from './modules/templates/templates-api.module';
 import { TwilioModule } from './modules/twilio/twilio.module';
 import { WebhookModule } from './modules/webhook/webhook.module';
 import { WhatsAppJobsModule } from './modules/whatsapp/jobs/whatsapp-jobs.module';
@@ -58,6 +59,7 @@ export class AppModule {
               }),
               AuthApiModule,
               WhatsAppApiModule,
+              TemplatesApiModule,
               WebhookModule,
             ]
           : []),

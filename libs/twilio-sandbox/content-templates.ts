@@ -8,13 +8,28 @@ export enum SandboxTemplateSid {
   OneTimeCode = 'HX0000000000000000000000000000a003',
 }
 
+/** A template's WhatsApp approval, as `approval_requests.status` of the ContentAndApprovals list says it. */
+export enum TemplateApprovalStatus {
+  Unsubmitted = 'unsubmitted',
+  Received = 'received',
+  Pending = 'pending',
+  Approved = 'approved',
+  Rejected = 'rejected',
+  Paused = 'paused',
+  Disabled = 'disabled',
+}
+
 export interface SandboxTemplate {
-  sid: SandboxTemplateSid;
+  sid: string;
   friendlyName: string;
   language: string;
   /** Default values, used for any variable the send does not supply. */
   variables: Record<string, string>;
   types: Record<string, Record<string, unknown>>;
+  /** WhatsApp approval; the demo templates are approved. */
+  approvalStatus?: TemplateApprovalStatus;
+  dateCreated?: string;
+  dateUpdated?: string;
 }
 
 export const SANDBOX_TEMPLATES: readonly SandboxTemplate[] = [
@@ -51,8 +66,8 @@ export const SANDBOX_TEMPLATES: readonly SandboxTemplate[] = [
 const TEMPLATE_CREATED_AT = '2026-01-01T00:00:00Z';
 const CONTENT_SID_PATTERN = /^HX[0-9a-fA-F]{32}$/;
 
-export function findTemplate(sid: string): SandboxTemplate | undefined {
-  return SANDBOX_TEMPLATES.find((template) => template.sid === sid);
+export function findTemplate(sid: string, templates: readonly SandboxTemplate[] = SANDBOX_TEMPLATES): SandboxTemplate | undefined {
+  return templates.find((template) => template.sid === sid);
 }
 
 /** `content.v1.content` as the Content API answers it. */
@@ -66,11 +81,28 @@ export function toContentResource(template: SandboxTemplate, accountSid: string)
     variables: { ...template.variables },
     types: structuredClone(template.types),
     url,
-    date_created: TEMPLATE_CREATED_AT,
-    date_updated: TEMPLATE_CREATED_AT,
+    date_created: template.dateCreated ?? TEMPLATE_CREATED_AT,
+    date_updated: template.dateUpdated ?? TEMPLATE_CREATED_AT,
     links: {
       approval_create: `${url}/ApprovalRequests/whatsapp`,
       approval_fetch: `${url}/ApprovalRequests`,
+    },
+  };
+}
+
+/** `content.v1.content_and_approvals`: the resource without its links, with its WhatsApp approval. */
+export function toContentAndApprovalsResource(template: SandboxTemplate, accountSid: string): Record<string, unknown> {
+  const { url: _url, links: _links, ...resource } = toContentResource(template, accountSid);
+  const status = template.approvalStatus ?? TemplateApprovalStatus.Approved;
+  return {
+    ...resource,
+    approval_requests: {
+      name: template.friendlyName,
+      category: status === TemplateApprovalStatus.Unsubmitted ? '' : 'UTILITY',
+      content_type: Object.keys(template.types)[0] ?? '',
+      status,
+      rejection_reason: status === TemplateApprovalStatus.Rejected ? 'The template was rejected by WhatsApp' : '',
+      allow_category_change: true,
     },
   };
 }
@@ -81,8 +113,8 @@ export interface RenderedTemplate {
 }
 
 /** Resolves a send's ContentSid + ContentVariables to the text the recipient sees, or the error Twilio gives. */
-export function renderTemplate(contentSid: string, rawVariables: string | undefined): RenderedTemplate {
-  const template = CONTENT_SID_PATTERN.test(contentSid) ? findTemplate(contentSid) : undefined;
+export function renderTemplate(contentSid: string, rawVariables: string | undefined, templates: readonly SandboxTemplate[] = SANDBOX_TEMPLATES): RenderedTemplate {
+  const template = CONTENT_SID_PATTERN.test(contentSid) ? findTemplate(contentSid, templates) : undefined;
   if (!template) {
     throw TwilioApiError.badRequest(SimulatedErrorCode.InvalidContentSid);
   }

@@ -138,6 +138,17 @@ export function registerControlApi(app: FastifyInstance, { control, delivery, in
 
   app.get(`${CONTROL_PREFIX}/magic-numbers`, async () => MAGIC_NUMBERS);
 
+  app.get(`${CONTROL_PREFIX}/templates`, async () => control.templates());
+
+  app.post<{ Body: unknown }>(`${CONTROL_PREFIX}/templates`, async (request, reply) => reply.code(201).send(control.addTemplate(request.body)));
+
+  app.delete<{ Params: { sid: string } }>(`${CONTROL_PREFIX}/templates/:sid`, async (request, reply) => {
+    if (!control.removeTemplate(request.params.sid)) throw new SandboxControlError(`no template ${request.params.sid}`, 404);
+    return reply.code(204).send();
+  });
+
+  app.get(`${CONTROL_PREFIX}/content-requests`, async () => control.contentRequests());
+
   app.post(`${CONTROL_PREFIX}/reset`, async () => {
     control.reset();
     return { reset: true };

@@ -1,4 +1,4 @@
-import { renderTemplate } from './content-templates';
+import { RenderedTemplate } from './content-templates';
 import { MagicNumberEffect, MagicNumberField, findMagicNumber, magicRejection } from './magic-numbers';
 import { MessageChannel, PostedParams } from './sandbox.types';
 import { TwilioApiError, SimulatedErrorCode, numberErrors } from './simulated-errors';
@@ -36,7 +36,7 @@ function channelName(channel: MessageChannel): string {
  * missing fields, malformed addresses, channel mismatch, content limits, then
  * the magic numbers. Throws the TwilioApiError Twilio would answer with.
  */
-export function parseCreateMessageRequest(params: PostedParams): CreateMessageRequest {
+export function parseCreateMessageRequest(params: PostedParams, renderTemplate: (contentSid: string, rawVariables: string | undefined) => RenderedTemplate): CreateMessageRequest {
   const to = nonEmpty(firstValue(params.To));
   const from = nonEmpty(firstValue(params.From));
   const messagingServiceSid = nonEmpty(firstValue(params.MessagingServiceSid));

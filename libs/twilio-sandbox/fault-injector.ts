@@ -84,6 +84,12 @@ export function validateFaults(input: unknown): Partial<SandboxFaults> {
     }
     result.sessionWindow = input.sessionWindow;
   }
+  if ('contentApiUnavailable' in input) {
+    if (typeof input.contentApiUnavailable !== 'boolean') {
+      throw new SandboxControlError('contentApiUnavailable must be true or false');
+    }
+    result.contentApiUnavailable = input.contentApiUnavailable;
+  }
   if ('failNext' in input) {
     if (!Array.isArray(input.failNext)) {
       throw new SandboxControlError('failNext must be an array of { httpStatus, code, message?, count? }');
@@ -139,6 +145,10 @@ export class FaultInjector {
 
   get sessionWindow(): boolean {
     return this.faults.sessionWindow;
+  }
+
+  get contentApiUnavailable(): boolean {
+    return this.faults.contentApiUnavailable;
   }
 
   get senderMps(): number | null {

@@ -1,3 +1,4 @@
+import { ContentLibrary } from './content-library';
 import { CreateMessageRequest, parseCreateMessageRequest } from './create-message-request';
 import { DeliverySimulation } from './delivery-simulation';
 import { CreateFaultKind, FaultInjector } from './fault-injector';
@@ -30,6 +31,7 @@ export interface MessagesApiDeps {
   faults: FaultInjector;
   timers: SandboxTimers;
   delivery: DeliverySimulation;
+  templates: ContentLibrary;
 }
 
 const DEFAULT_PAGE_SIZE = 50;
@@ -71,7 +73,7 @@ export class MessagesApi {
     let answer: ApiAnswer;
     let outcome: CreateRequestOutcome;
     try {
-      const message = this.createMessage(parseCreateMessageRequest(params));
+      const message = this.createMessage(parseCreateMessageRequest(params, (sid, variables) => this.deps.templates.render(sid, variables)));
       record.sid = message.sid;
       answer = { httpStatus: 201, body: structuredClone(message.resource) };
       outcome = CreateRequestOutcome.Created;

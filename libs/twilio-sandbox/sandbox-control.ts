@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { ContentLibrary, ContentRequestRecord } from './content-library';
+import { SandboxTemplate } from './content-templates';
 import { DeliverySimulation } from './delivery-simulation';
 import { FaultInjector } from './fault-injector';
 import { InboundMessages } from './inbound-messages';
@@ -20,6 +22,7 @@ export interface SandboxControlDeps {
   webhooks: WebhookSender;
   delivery: DeliverySimulation;
   inbound: InboundMessages;
+  templates: ContentLibrary;
 }
 
 /**
@@ -54,6 +57,25 @@ export class SandboxControl {
     return this.deps.requestLog.stats();
   }
 
+  /** The account's Content API templates, oldest first. */
+  templates(): SandboxTemplate[] {
+    return structuredClone([...this.deps.templates.all()]);
+  }
+
+  /** Adds a template (see NewTemplateInput); bad input throws a SandboxControlError. */
+  addTemplate(input: unknown): SandboxTemplate {
+    return this.deps.templates.add(input);
+  }
+
+  removeTemplate(sid: string): boolean {
+    return this.deps.templates.remove(sid);
+  }
+
+  /** Every Content API request received, listings and fetches alike. */
+  contentRequests(): ContentRequestRecord[] {
+    return this.deps.templates.receivedRequests();
+  }
+
   /** Every status callback / inbound webhook attempt, retries included. */
   webhookAttempts(): WebhookAttemptRecord[] {
     return this.deps.webhooks.attempts();
@@ -77,7 +99,7 @@ export class SandboxControl {
     return `W/"${this.instanceId}-${this.deps.store.revision}"`;
   }
 
-  /** Back to a fresh sandbox: no messages, records, faults, fates or session windows; the server keeps running. */
+  /** Back to a fresh sandbox: no messages, records, faults, fates or session windows, the demo templates only; the server keeps running. */
   reset(): void {
     this.deps.delivery.reset();
     this.deps.store.clear();
@@ -85,5 +107,6 @@ export class SandboxControl {
     this.deps.faults.reset();
     this.deps.inbound.reset();
     this.deps.webhooks.clearAttempts();
+    this.deps.templates.reset();
   }
 }

@@ -171,6 +171,8 @@ export interface SandboxFaults {
   failNext: FailNextRule[];
   /** WhatsApp's 24h customer service window: free-form messages to numbers that have not written in 24h fail with 63016. */
   sessionWindow: boolean;
+  /** Every Content API request answers 503 / 20503 (templates cannot be listed). */
+  contentApiUnavailable: boolean;
 }
 
 export const DEFAULT_FAULTS: Readonly<SandboxFaults> = Object.freeze({
@@ -189,6 +191,7 @@ export const DEFAULT_FAULTS: Readonly<SandboxFaults> = Object.freeze({
   callbackReorderProbability: 0,
   failNext: [],
   sessionWindow: false,
+  contentApiUnavailable: false,
 });
 
 export interface SandboxLogger {

@@ -7,6 +7,7 @@ export const TWILIO_CONTENT_ORIGIN = 'https://content.twilio.com';
 
 export enum SidPrefix {
   Message = 'SM',
+  Content = 'HX',
   ChannelInstall = 'XE',
   PageAfter = 'PA',
   PageBefore = 'PB',

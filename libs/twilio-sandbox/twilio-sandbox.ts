@@ -1,7 +1,8 @@
 import formbody from '@fastify/formbody';
 import fastify, { FastifyError, FastifyInstance } from 'fastify';
 import { AddressInfo } from 'node:net';
-import { registerContentApi } from './content-api.routes';
+import { ContentApiParts, registerContentApi } from './content-api.routes';
+import { ContentLibrary } from './content-library';
 import { CONTROL_PREFIX, registerControlApi } from './control-api.routes';
 import { DeliverySimulation } from './delivery-simulation';
 import { FaultInjector } from './fault-injector';
@@ -34,6 +35,9 @@ export type {
 } from './sandbox.types';
 export { TwilioMessageStatus } from './sandbox.types';
 export type { ForcedStatus } from './delivery-simulation';
+export type { ContentRequestRecord, NewTemplateInput } from './content-library';
+export type { SandboxTemplate } from './content-templates';
+export { SandboxTemplateSid, TemplateApprovalStatus } from './content-templates';
 
 export interface SandboxOptions {
   /** e.g. 'AC00000000000000000000000000000000' */
@@ -75,6 +79,7 @@ export class TwilioSandbox {
   readonly inbound: InboundMessages;
   private readonly account: SandboxAccount;
   private readonly messagesApi: MessagesApi;
+  private readonly contentApi: ContentApiParts;
   private readonly timers = new SandboxTimers();
   private readonly logger: SandboxLogger;
   private readonly webhooks: WebhookSender;
@@ -91,6 +96,7 @@ export class TwilioSandbox {
     const webhooks = new WebhookSender(options.authToken, timers, logger);
     this.webhooks = webhooks;
     const inbound = new InboundMessages({ account, store, timers, webhooks, logger, inboundWebhookUrl: options.inboundWebhookUrl });
+    const templates = new ContentLibrary();
     const delivery = new DeliverySimulation({
       store,
       timers,
@@ -105,8 +111,9 @@ export class TwilioSandbox {
     this.account = account;
     this.inbound = inbound;
     this.delivery = delivery;
-    this.messagesApi = new MessagesApi({ account, store, requestLog, faults, timers, delivery });
-    this.control = new SandboxControl({ store, requestLog, faults, webhooks, delivery, inbound });
+    this.messagesApi = new MessagesApi({ account, store, requestLog, faults, timers, delivery, templates });
+    this.control = new SandboxControl({ store, requestLog, faults, webhooks, delivery, inbound, templates });
+    this.contentApi = { account, library: templates, faults };
   }
 
   get baseUrl(): string {
@@ -148,7 +155,7 @@ export class TwilioSandbox {
       reply.code(404).send(TwilioApiError.notFound(request.url.split('?')[0]).toBody()),
     );
     registerMessagesApi(app, this.account, this.messagesApi);
-    registerContentApi(app, this.account);
+    registerContentApi(app, this.contentApi);
     registerControlApi(app, this);
     registerPhonePage(app);
 

@@ -103,6 +103,8 @@ export interface WhatsAppSettings {
   reconcileIntervalMs: number;
   /** Delivered messages younger than this that never reported `read` are fetched again (0: never). */
   reconcileReadWindowMs: number;
+  /** The Content API's template listing is listed again after this long (CONTENT_TEMPLATES_TTL_MS). */
+  templatesTtlMs: number;
 }
 
 export interface HttpSettings {
@@ -430,6 +432,7 @@ export function buildConfiguration(raw: Record<string, string | undefined>, cwd 
       reconcileAfterMs: env.RECONCILE_AFTER_MS ?? 10 * 60_000,
       reconcileIntervalMs: env.RECONCILE_INTERVAL_MS ?? 60_000,
       reconcileReadWindowMs: env.RECONCILE_READ_WINDOW_MS ?? 24 * 60 * 60_000,
+      templatesTtlMs: env.CONTENT_TEMPLATES_TTL_MS ?? 5 * 60_000,
     },
     http: {
       rateLimitPerMinute: env.API_RATE_LIMIT_PER_MINUTE ?? 600,

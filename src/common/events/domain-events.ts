@@ -11,6 +11,8 @@ export enum DomainEventType {
   WebhookVerified = 'webhook.verified',
   /** A validly signed webhook was refused (malformed, another account, not to our sender). */
   WebhookRefused = 'webhook.refused',
+  /** A template send was accepted unchecked: the Content API could not be listed. */
+  TemplateCheckSkipped = 'template.check_skipped',
 }
 
 export interface MessageAcceptedEvent {
@@ -62,7 +64,12 @@ export interface WebhookRefusedEvent {
   reason: string;
 }
 
-export type DomainEvent = MessageAcceptedEvent | MessageStatusAppliedEvent | TwilioCallCompletedEvent | WebhookVerifiedEvent | WebhookRefusedEvent;
+export interface TemplateCheckSkippedEvent {
+  type: DomainEventType.TemplateCheckSkipped;
+  contentSid: string;
+}
+
+export type DomainEvent = TemplateCheckSkippedEvent | MessageAcceptedEvent | MessageStatusAppliedEvent | TwilioCallCompletedEvent | WebhookVerifiedEvent | WebhookRefusedEvent;
 
 type Listener<T extends DomainEventType> = (event: Extract<DomainEvent, { type: T }>) => void;
 

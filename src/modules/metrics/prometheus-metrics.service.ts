@@ -37,6 +37,7 @@ export enum MetricName {
   OutboxBacklog = 'whatsapp_outbox_backlog',
   DatabaseConnectionErrors = 'whatsapp_database_connection_errors_total',
   CollectErrors = 'whatsapp_metrics_collect_errors_total',
+  TemplateChecksSkipped = 'whatsapp_template_checks_skipped_total',
 }
 
 const NO_CODE = 'none';
@@ -169,6 +170,11 @@ export class PrometheusMetricsService implements OnModuleInit, OnApplicationShut
     labelNames: ['kind'],
     registers: [this.registry],
   });
+  private readonly templateChecksSkipped = new Counter({
+    name: MetricName.TemplateChecksSkipped,
+    help: 'Template sends accepted without checking their contentVariables, the Content API being unreachable',
+    registers: [this.registry],
+  });
   private readonly collectErrors = new Counter({
     name: MetricName.CollectErrors,
     help: 'Scrape-time reads that failed (the gauge is left without a sample)',
@@ -233,6 +239,7 @@ export class PrometheusMetricsService implements OnModuleInit, OnApplicationShut
       this.events.on(DomainEventType.TwilioCallCompleted, (e) => this.onTwilioCall(e)),
       this.events.on(DomainEventType.WebhookVerified, (e) => this.onWebhookVerified(e)),
       this.events.on(DomainEventType.WebhookRefused, (e: WebhookRefusedEvent) => this.webhooksRefused.inc({ kind: e.kind, reason: e.reason })),
+      this.events.on(DomainEventType.TemplateCheckSkipped, () => this.templateChecksSkipped.inc()),
     );
   }
 

@@ -9,6 +9,7 @@ import { BaseUrlRequestClient } from './base-url-request-client';
 import { startSandbox } from './sandbox-host';
 import { TWILIO_API_ORIGIN, TWILIO_CLIENT, TWILIO_ENDPOINT } from './twilio.constants';
 import { TwilioHealthIndicator } from './twilio.health';
+import { TwilioContentClient } from './twilio-content.client';
 import { TwilioMessagingClient } from './twilio-messaging.client';
 import { TwilioEndpoint, TwilioEndpointKind } from './twilio.types';
 import { requestClientOptions } from './request-client-options';
@@ -63,9 +64,10 @@ export const TWILIO_SANDBOX = Symbol('TWILIO_SANDBOX');
     },
     SenderRateLimiter,
     TwilioMessagingClient,
+    TwilioContentClient,
     TwilioHealthIndicator,
   ],
-  exports: [TwilioMessagingClient, TwilioHealthIndicator, TWILIO_SANDBOX, SenderRateLimiter],
+  exports: [TwilioMessagingClient, TwilioContentClient, TwilioHealthIndicator, TWILIO_SANDBOX, SenderRateLimiter],
 })
 export class TwilioModule implements OnApplicationShutdown {
   constructor(@Optional() @Inject(TWILIO_SANDBOX) private readonly sandbox: TwilioSandbox | null) {}

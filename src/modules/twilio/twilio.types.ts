@@ -25,6 +25,20 @@ export interface TwilioMessageSnapshot {
   dateUpdated: Date | null;
 }
 
+/** A Content API template as the service keeps it. */
+export interface ContentTemplateSnapshot {
+  sid: string;
+  friendlyName: string;
+  language: string;
+  /** Default values of the template's variables (Twilio uses them for variables a send leaves out). */
+  variables: Record<string, string>;
+  /** By content type (twilio/text, twilio/card, whatsapp/authentication, ...), as Twilio answers them. */
+  types: Record<string, unknown>;
+  /** WhatsApp approval (approved, pending, rejected, unsubmitted, ...), null when Twilio gives none. */
+  approvalStatus: string | null;
+  dateUpdated: Date | null;
+}
+
 /** A failed Twilio call, with what is known about why and whether it is worth retrying. */
 export class TwilioRequestError extends Error {
   constructor(

@@ -4,6 +4,7 @@ import { ErrorCode } from '../../common/errors/error-code';
 import { DomainEvents, DomainEventType } from '../../common/events/domain-events';
 import { AppConfig } from '../../config/configuration';
 import { OutboxWriter } from '../../database/outbox/outbox.writer';
+import { TemplateCatalog, TemplateCheckOutcome } from '../templates/template-catalog.service';
 import { BulkSendService } from './bulk-send.service';
 import { ContactPolicyService } from './contact-policy.service';
 import { JobName } from './jobs/whatsapp-jobs';
@@ -35,8 +36,16 @@ function setup() {
   const outbox = { add: jest.fn().mockResolvedValue(undefined) } as unknown as jest.Mocked<OutboxWriter>;
   const domainEvents = { publish: jest.fn() } as unknown as jest.Mocked<DomainEvents>;
   const idempotencyKeys = { bindMessages: jest.fn().mockResolvedValue(undefined) } as unknown as jest.Mocked<IdempotencyKeyRepository>;
-  const service = new BulkSendService(messages as unknown as WhatsAppMessageRepository, config, contactPolicy, outbox, domainEvents, idempotencyKeys);
-  return { service, tx, stored, messages, contactPolicy, outbox, domainEvents, idempotencyKeys };
+  const templates = {
+    check: jest.fn(async (contentSid: string, variables: Record<string, unknown> | null) => {
+      if (variables && 'unknown' in variables) {
+        throw new DomainException(ErrorCode.TemplateVariablesInvalid, 'names unknown', { field: 'contentVariables', contentSid, missing: [], unknown: ['unknown'] });
+      }
+      return TemplateCheckOutcome.Valid;
+    }),
+  } as unknown as jest.Mocked<TemplateCatalog>;
+  const service = new BulkSendService(messages as unknown as WhatsAppMessageRepository, config, contactPolicy, outbox, domainEvents, idempotencyKeys, templates);
+  return { service, tx, stored, messages, contactPolicy, outbox, domainEvents, idempotencyKeys, templates };
 }
 
 describe('BulkSendService', () => {
@@ -106,5 +115,27 @@ describe('BulkSendService', () => {
 
     expect(idempotencyKeys.bindMessages).toHaveBeenCalledWith(tx, [{ claimId: 'claim-1', messageId: null, answer: { status: 202, body: answer } }]);
     expect(claim.answered).toBe(true);
+  });
+
+  it('reports a template item whose contentVariables its template refuses, with the details, and stores the others', async () => {
+    const { service, stored, templates, contactPolicy } = setup();
+    const sid = `HX${'a'.repeat(32)}`;
+    const answer = await service.send(
+      [
+        { to: '+14155550101', contentSid: sid, contentVariables: { '1': 'Ada' } },
+        { to: '+14155550102', contentSid: sid, contentVariables: { unknown: 'x' } },
+        { to: '+14155550103', message: 'plain text' },
+      ],
+      USER,
+    );
+    expect(answer).toMatchObject({ accepted: 2, rejected: 1 });
+    expect(answer.results[1]).toEqual({
+      index: 1,
+      error: { code: ErrorCode.TemplateVariablesInvalid, message: 'names unknown', field: 'contentVariables', details: { contentSid: sid, missing: [], unknown: ['unknown'] } },
+    });
+    expect(stored.map((r) => r.to)).toEqual(['whatsapp:+14155550101', 'whatsapp:+14155550103']);
+    expect(templates.check.mock.calls.map(([contentSid]) => contentSid)).toEqual([sid, sid]);
+    // A refused item costs no contact look-up.
+    expect(contactPolicy.refusals.mock.calls[0][0].map((i: { phone: string }) => i.phone)).toEqual(['+14155550101', '+14155550103']);
   });
 });

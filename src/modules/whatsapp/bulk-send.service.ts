@@ -8,6 +8,7 @@ import { ErrorCode } from '../../common/errors/error-code';
 import { DomainEvents, DomainEventType } from '../../common/events/domain-events';
 import { AppConfig } from '../../config/configuration';
 import { OutboxWriter } from '../../database/outbox/outbox.writer';
+import { TemplateCatalog } from '../templates/template-catalog.service';
 import { ContactPolicyService } from './contact-policy.service';
 import { BulkItemErrorDto, BulkSendResponseDto, BulkSendResultDto } from './dto/bulk-send-response.dto';
 import { toSendInput } from './dto/send-message.dto';
@@ -51,6 +52,7 @@ export class BulkSendService {
     private readonly outbox: OutboxWriter,
     private readonly domainEvents: DomainEvents,
     private readonly idempotencyKeys: IdempotencyKeyRepository,
+    private readonly templates: TemplateCatalog,
   ) {}
 
   /** With the request's Idempotency-Key claim, its answer commits with the messages. */
@@ -67,8 +69,15 @@ export class BulkSendService {
       else candidates.push({ index, prepared: checked.prepared });
     }
 
-    const refusals = await this.contactPolicy.refusals(candidates.map((c) => ({ phone: c.prepared.to.e164, isTemplate: c.prepared.isTemplate })));
-    const accepted = candidates.filter((c, i) => {
+    const templateErrors = await Promise.all(candidates.map((c) => this.templateError(c.prepared)));
+    const checked = candidates.filter((c, i) => {
+      const error = templateErrors[i];
+      if (error) results[c.index].error = error;
+      return !error;
+    });
+
+    const refusals = await this.contactPolicy.refusals(checked.map((c) => ({ phone: c.prepared.to.e164, isTemplate: c.prepared.isTemplate })));
+    const accepted = checked.filter((c, i) => {
       const refusal = refusals[i];
       if (refusal) results[c.index].error = { ...domainError(refusal), field: 'to' };
       return !refusal;
@@ -96,6 +105,19 @@ export class BulkSendService {
 
     for (const row of rows) this.domainEvents.publish({ type: DomainEventType.MessageAccepted, messageId: row.id, from: row.from, immediate: false });
     return answer;
+  }
+
+  /** The item's error when its template refuses its contentVariables (one Content API listing for the whole request at most). */
+  private async templateError({ message }: PreparedSend): Promise<BulkItemErrorDto | undefined> {
+    if (!message.contentSid) return undefined;
+    try {
+      await this.templates.check(message.contentSid, message.contentVariables);
+      return undefined;
+    } catch (err) {
+      if (!(err instanceof DomainException)) throw err;
+      const { field: _field, ...details } = err.details ?? {};
+      return { ...domainError(err), details };
+    }
   }
 }
 

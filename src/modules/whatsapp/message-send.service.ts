@@ -5,6 +5,7 @@ import { ErrorCode } from '../../common/errors/error-code';
 import { DomainEvents, DomainEventType } from '../../common/events/domain-events';
 import { AppConfig } from '../../config/configuration';
 import { OutboxWriter } from '../../database/outbox/outbox.writer';
+import { TemplateCatalog } from '../templates/template-catalog.service';
 import { operatorHint } from '../twilio/twilio-error-codes';
 import { sendJobId } from './jobs/whatsapp-jobs';
 import { MessageAcceptor } from './message-acceptor';
@@ -45,6 +46,7 @@ export class MessageSendService {
     private readonly dispatcher: MessageDispatchService,
     private readonly config: ConfigService<AppConfig, true>,
     private readonly domainEvents: DomainEvents,
+    private readonly templates: TemplateCatalog,
   ) {}
 
   /** Sends a WhatsApp message from code; same rules and result as POST /whatsapp/send. */
@@ -55,6 +57,8 @@ export class MessageSendService {
   /** With the request's Idempotency-Key claim, the key commits with the message (see MessageAcceptor). */
   async send(input: SendInput & { immediate?: boolean }, claim?: IdempotencyClaim): Promise<SendResult> {
     const prepared = prepareSend(input, this.config.get('twilio', { infer: true }));
+    // Before anything is stored: a template send Twilio would reject (or render with a raw {{2}}) is refused here.
+    if (prepared.message.contentSid) await this.templates.check(prepared.message.contentSid, prepared.message.contentVariables);
     const from = prepared.message.from;
     const immediate = input.immediate === true;
     // Opt-out and 24-hour window are checked with the sends stored alongside it.

@@ -5,6 +5,7 @@ import { AppConfig } from '../../config/configuration';
 import { OutboxModule } from '../../database/outbox/outbox.module';
 import { AuthModule } from '../auth/auth.module';
 import { QueueModule } from '../queue/queue.module';
+import { TemplatesModule } from '../templates/templates.module';
 import { TwilioModule } from '../twilio/twilio.module';
 import { BulkSendService } from './bulk-send.service';
 import { ContactPolicyService } from './contact-policy.service';
@@ -32,7 +33,7 @@ import { SendersService } from './senders.service';
  * WhatsAppJobsModule, each imported only by the processes of the role that runs it.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([Contact, IdempotencyKey]), OutboxModule, QueueModule, TwilioModule, AuthModule],
+  imports: [TypeOrmModule.forFeature([Contact, IdempotencyKey]), OutboxModule, QueueModule, TwilioModule, TemplatesModule, AuthModule],
   providers: [
     WhatsAppMessageRepository,
     MessageEventRepository,

@@ -10,6 +10,14 @@ export class BulkItemErrorDto {
 
   @ApiPropertyOptional({ example: 'to', description: 'The (first) field at fault' })
   field?: string;
+
+  @ApiPropertyOptional({
+    description: 'For TEMPLATE_VARIABLES_INVALID and TEMPLATE_NOT_FOUND: { contentSid, missing, unknown } as POST /whatsapp/send answers them',
+    type: 'object',
+    additionalProperties: true,
+    example: { contentSid: 'HX0000000000000000000000000000a002', missing: ['3'], unknown: ['x'] },
+  })
+  details?: Record<string, unknown>;
 }
 
 export class BulkSendResultDto {
