@@ -1,5 +1,5 @@
 import { buildAjv, expectValid, Json, loadSpec, MESSAGE_SCHEMA, MESSAGES_PATH, strictObject } from './twilio-openapi';
-import { SandboxTemplateSid } from '../content-templates';
+import { SandboxTemplateSid, TemplateApprovalStatus } from '../content-templates';
 import { TwilioSandbox } from '../twilio-sandbox';
 import {
   ACCOUNT_SID,
@@ -137,5 +137,28 @@ describe('TwilioSandbox against Twilio’s OpenAPI spec', () => {
     contents.forEach((item) => expectValid(validateContent, item));
     const one = await get(`/v1/Content/${SandboxTemplateSid.AppointmentReminder}`);
     expectValid(validateContent, one.body);
+  });
+
+  it('ContentAndApprovals answers match ListContentAndApprovalsResponse, added templates included', async () => {
+    const contentSchemas = (content.components as { schemas: { [key: string]: { [key: string]: Json } } }).schemas;
+    // Every property there, nothing else (the spec requires none).
+    const validateAndApprovals = ajv.compile(strictObject(contentSchemas['content.v1.content_and_approvals']));
+    const listPointer = 'content#/paths/~1v1~1ContentAndApprovals/get/responses/200/content/application~1json/schema';
+    const validateList = ajv.getSchema(listPointer)!;
+    sandbox.control.addTemplate({ friendlyName: 'contract_added', approvalStatus: TemplateApprovalStatus.Rejected, types: { 'twilio/card': { title: '{{1}}' } } });
+    const list = await get('/v1/ContentAndApprovals?PageSize=2');
+    expectValid(validateList, list.body);
+    let next: string | null = '/v1/ContentAndApprovals?PageSize=2';
+    let seen = 0;
+    while (next) {
+      const page = await get(next);
+      const body = page.body as { contents: unknown[]; meta: { next_page_url: string | null } };
+      expectValid(validateList, body);
+      body.contents.forEach((item) => expectValid(validateAndApprovals, item));
+      seen += body.contents.length;
+      next = body.meta.next_page_url?.replace('https://content.twilio.com', '') ?? null;
+    }
+    expect(seen).toBe(4);
+    sandbox.control.reset();
   });
 });

@@ -163,6 +163,65 @@ describe('TwilioSandbox with the official twilio client', () => {
     await expectRestError(client.content.v1.contents(`HX${'f'.repeat(32)}`).fetch(), 404, 20404);
   });
 
+  describe('Content API templates added through the control API', () => {
+    afterEach(() => sandbox.control.reset());
+
+    async function control(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+      const response = await fetch(`${baseUrl}/sandbox/control${path}`, {
+        method,
+        ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+      });
+      const text = await response.text();
+      return { status: response.status, body: text ? JSON.parse(text) : undefined };
+    }
+
+    it('pages contents and ContentAndApprovals through next_page_url, added templates included', async () => {
+      for (let i = 0; i < 4; i++) {
+        const added = await control('POST', '/templates', { friendlyName: `added_${i}`, types: { 'twilio/text': { body: `Added {{1}} #${i}` } } });
+        expect(added.status).toBe(201);
+      }
+      const contents = await client.content.v1.contents.list({ pageSize: 3 });
+      expect(contents.map((c) => c.friendlyName)).toEqual(['appointment_reminder', 'order_update', 'one_time_code', 'added_0', 'added_1', 'added_2', 'added_3']);
+      const approvals = await client.content.v1.contentAndApprovals.list({ pageSize: 2 });
+      expect(approvals).toHaveLength(7);
+      expect(approvals[0].approvalRequests).toMatchObject({ name: 'appointment_reminder', status: 'approved' });
+      const pages = sandbox.control.contentRequests().filter((r) => r.url.startsWith('/v1/ContentAndApprovals'));
+      expect(pages.map((r) => new URL(r.url, baseUrl).searchParams.get('Page'))).toEqual([null, '1', '2', '3']);
+    });
+
+    it('sends an added template, reports its approval, removes it, and refuses bad templates', async () => {
+      const sid = `HX${'c'.repeat(32)}`;
+      const added = await control('POST', '/templates', {
+        sid,
+        friendlyName: 'pending_one',
+        approvalStatus: 'pending',
+        variables: { '2': 'friend' },
+        types: { 'twilio/text': { body: '{{1}}, hello {{2}}' } },
+      });
+      expect(added.body).toMatchObject({ sid, approvalStatus: 'pending' });
+      const [listed] = (await client.content.v1.contentAndApprovals.list()).filter((c) => c.sid === sid);
+      expect(listed.approvalRequests).toMatchObject({ status: 'pending' });
+      const message = await client.messages.create({ to: 'whatsapp:+15551238001', from: WHATSAPP_FROM, contentSid: sid, contentVariables: '{"1":"Hi"}' });
+      expect(message.body).toBe('Hi, hello friend');
+
+      expect((await control('POST', '/templates', { sid, friendlyName: 'again', types: { 'twilio/text': { body: 'x' } } })).status).toBe(409);
+      expect((await control('POST', '/templates', { friendlyName: 'no types' })).body.error).toMatch(/types must be/);
+      expect((await control('POST', '/templates', { friendlyName: 'x', types: { 'twilio/text': {} }, colour: 'red' })).body.error).toMatch(/unknown template field/);
+      expect((await control('DELETE', `/templates/${sid}`)).status).toBe(204);
+      expect((await control('DELETE', `/templates/${sid}`)).status).toBe(404);
+      await expectRestError(client.messages.create({ to: 'whatsapp:+15551238001', from: WHATSAPP_FROM, contentSid: sid }), 400, 21655);
+    });
+
+    it('answers 503 / 20503 on every Content API route while contentApiUnavailable is set', async () => {
+      sandbox.control.setFaults({ contentApiUnavailable: true });
+      await expectRestError(client.content.v1.contents.list(), 503, 20503);
+      await expectRestError(client.content.v1.contentAndApprovals.list(), 503, 20503);
+      await expectRestError(client.content.v1.contents(SandboxTemplateSid.OneTimeCode).fetch(), 503, 20503);
+      // Sends are not affected.
+      await client.messages.create({ to: 'whatsapp:+15551238002', from: WHATSAPP_FROM, contentSid: SandboxTemplateSid.OneTimeCode });
+    });
+  });
+
   describe('listing and paging', () => {
     const to = 'whatsapp:+15551239999';
     const sids: string[] = [];
