@@ -216,3 +216,36 @@ describe('Templates (e2e)', () => {
     expect(recovered.body.templates.some((x: { sid: string }) => x.sid === fresh.sid)).toBe(true);
   });
 });
+
+describe('Templates shared by two processes through Redis (e2e)', () => {
+  let first: TestApp;
+  let second: TestApp | undefined;
+
+  beforeAll(async () => {
+    // One deployment, one signing secret (passport keeps one JWT strategy per Node process).
+    const shared = { JWT_SECRET: randomBytes(32).toString('hex') };
+    first = await startTestApp(shared);
+    second = await startTestApp({ ...shared, DATABASE_URL: first.databaseUrl, REDIS_PREFIX: first.config.redis.prefix });
+  });
+  afterAll(async () => {
+    await second?.close();
+    await first?.close();
+  });
+
+  it("a second process takes the first's fresh listing instead of listing the Content API itself", async () => {
+    // Each test app has a sandbox of its own: a template only the first's has shows where the listing came from.
+    const onlyFirst = first.sandbox.control.addTemplate({ friendlyName: 'only_in_first', types: { 'twilio/text': { body: 'First {{1}}' } } });
+    const listed = await first.api('/api/v1/whatsapp/templates?q=only_in_first', { token: first.adminToken });
+    expect(listed.body.templates.map((x: { sid: string }) => x.sid)).toEqual([onlyFirst.sid]);
+
+    const fromSecond = await second!.api('/api/v1/whatsapp/templates?q=only_in_first', { token: second!.adminToken });
+    expect(fromSecond.status).toBe(200);
+    expect(fromSecond.body).toEqual(listed.body);
+    expect(second!.sandbox.control.contentRequests()).toEqual([]);
+
+    // A refresh lists the process's own Content API, and shares that listing in turn.
+    const refreshed = await second!.api('/api/v1/whatsapp/templates?refresh=true&q=only_in_first', { token: second!.adminToken });
+    expect(refreshed.body.templates).toEqual([]);
+    expect(second!.sandbox.control.contentRequests().length).toBeGreaterThan(0);
+  });
+});

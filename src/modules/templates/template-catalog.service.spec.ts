@@ -5,6 +5,7 @@ import { DomainEvents, DomainEventType } from '../../common/events/domain-events
 import { AppConfig } from '../../config/configuration';
 import { TwilioContentClient } from '../twilio/twilio-content.client';
 import { ContentTemplateSnapshot } from '../twilio/twilio.types';
+import { ListingRecord, SharedTemplateListing } from './shared-template-listing';
 import { MISS_RELIST_INTERVAL_MS, TemplateCatalog, TemplateCheckOutcome } from './template-catalog.service';
 
 const SID = `HX${'1'.repeat(32)}`;
@@ -26,9 +27,18 @@ function setup(ttlMs = 60_000) {
   } as unknown as jest.Mocked<TwilioContentClient>;
   const events = { publish: jest.fn() } as unknown as jest.Mocked<DomainEvents>;
   const config = { get: () => ({ templatesTtlMs: ttlMs }) } as unknown as ConfigService<AppConfig, true>;
-  const catalog = new TemplateCatalog(content, events, config);
+  let stored: ListingRecord | null = null;
+  const shared = {
+    read: jest.fn(async () => stored),
+    write: jest.fn(async (listing: ListingRecord) => {
+      stored = listing;
+    }),
+  } as unknown as jest.Mocked<SharedTemplateListing>;
+  const catalog = new TemplateCatalog(content, events, config, shared);
   return {
     catalog,
+    shared,
+    share: (listing: ListingRecord | null) => (stored = listing),
     content,
     events,
     setListing: (l: ContentTemplateSnapshot[]) => (listing = l),
@@ -98,5 +108,19 @@ describe('TemplateCatalog', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     // ...and the renewed one the next.
     expect((await refusal(catalog.check(SID, { '1': 'a' }))).details).toMatchObject({ missing: ['3'] });
+  });
+
+  it("takes another process's fresh shared listing instead of listing, but not to decide on a SID it lacks", async () => {
+    const { catalog, content, share, shared } = setup();
+    share({ templates: [template(LATER_SID, 'Shared {{1}}')], syncedAt: new Date(Date.now() - 2 * MISS_RELIST_INTERVAL_MS) });
+    expect(await catalog.check(LATER_SID, { '1': 'a' })).toBe(TemplateCheckOutcome.Valid);
+    expect(content.listTemplates).not.toHaveBeenCalled();
+    // SID is not in the shared listing, which is too old to refuse it by: the Content API decides.
+    expect(await catalog.check(SID, { '1': 'a' })).toBe(TemplateCheckOutcome.Valid);
+    expect(content.listTemplates).toHaveBeenCalledTimes(1);
+    expect(shared.write).toHaveBeenCalledWith({ templates: [expect.objectContaining({ sid: SID })], syncedAt: expect.any(Date) });
+    // A forced listing never takes the shared one.
+    await catalog.templates(true);
+    expect(content.listTemplates).toHaveBeenCalledTimes(2);
   });
 });

@@ -6,6 +6,7 @@ import { DomainEvents, DomainEventType } from '../../common/events/domain-events
 import { AppConfig } from '../../config/configuration';
 import { TwilioContentClient } from '../twilio/twilio-content.client';
 import { ContentTemplateSnapshot } from '../twilio/twilio.types';
+import { SharedTemplateListing } from './shared-template-listing';
 import { TemplateVariable, templateVariables, variablesProblem } from './template-variables';
 
 /** A template with its variables worked out once per listing. */
@@ -47,16 +48,17 @@ function toCatalog(templates: ContentTemplateSnapshot[], syncedAt: Date): Catalo
 }
 
 /**
- * The account's Content API templates, cached in-process for CONTENT_TEMPLATES_TTL_MS. A
- * listing is single-flight: however many sends find the cache cold or stale at once, one listing
- * runs and they all use it. A stale cache still answers sends at once while it is renewed in the
+ * The account's Content API templates, cached in-process for CONTENT_TEMPLATES_TTL_MS and shared
+ * through Redis (a process takes another's listing while it is fresh). A listing is single-flight
+ * in a process: however many sends find the cache cold or stale at once, one listing runs and
+ * they all use it. A stale cache still answers sends at once while it is renewed in the
  * background, so a send on a warm or stale cache makes no network call.
  */
 @Injectable()
 export class TemplateCatalog {
   private readonly logger = new Logger(TemplateCatalog.name);
   private snapshot: CatalogSnapshot | null = null;
-  private inFlight: Promise<CatalogSnapshot> | null = null;
+  private inFlight: { promise: Promise<CatalogSnapshot>; maxSharedAgeMs: number } | null = null;
   private lastFailureAt = 0;
   private readonly ttlMs: number;
 
@@ -64,17 +66,25 @@ export class TemplateCatalog {
     private readonly content: TwilioContentClient,
     private readonly events: DomainEvents,
     config: ConfigService<AppConfig, true>,
+    private readonly shared: SharedTemplateListing,
   ) {
     this.ttlMs = config.get('whatsapp', { infer: true }).templatesTtlMs;
   }
 
-  /** Lists the Content API now, or joins the listing under way. Rejects when the Content API cannot be listed. */
-  sync(): Promise<CatalogSnapshot> {
-    this.inFlight ??= this.content
-      .listTemplates(CONTENT_SYNC_TIMEOUT_MS)
+  /**
+   * A new listing, or the one under way: the Content API's, or another process's shared listing
+   * when it is younger than `maxSharedAgeMs` (0: the Content API's only). Rejects when the Content
+   * API cannot be listed.
+   */
+  sync(maxSharedAgeMs = 0): Promise<CatalogSnapshot> {
+    const running = this.inFlight;
+    // A listing under way serves every caller that would accept what it may return.
+    if (running && running.maxSharedAgeMs <= maxSharedAgeMs) return running.promise;
+    const promise: Promise<CatalogSnapshot> = this.load(maxSharedAgeMs)
       .then(
-        (templates) => {
-          this.snapshot = toCatalog(templates, new Date());
+        (snapshot) => {
+          // A looser listing that ends after a stricter one must not put an older listing back.
+          if (!this.snapshot || snapshot.syncedAt >= this.snapshot.syncedAt) this.snapshot = snapshot;
           this.lastFailureAt = 0;
           return this.snapshot;
         },
@@ -84,9 +94,22 @@ export class TemplateCatalog {
         },
       )
       .finally(() => {
-        this.inFlight = null;
+        if (this.inFlight?.promise === promise) this.inFlight = null;
       });
-    return this.inFlight;
+    this.inFlight = { promise, maxSharedAgeMs };
+    return promise;
+  }
+
+  private async load(maxSharedAgeMs: number): Promise<CatalogSnapshot> {
+    if (maxSharedAgeMs > 0) {
+      const shared = await this.shared.read();
+      const newer = shared && Date.now() - shared.syncedAt.getTime() < maxSharedAgeMs && (!this.snapshot || shared.syncedAt > this.snapshot.syncedAt);
+      if (newer) return toCatalog(shared.templates, shared.syncedAt);
+    }
+    const templates = await this.content.listTemplates(CONTENT_SYNC_TIMEOUT_MS);
+    const syncedAt = new Date();
+    await this.shared.write({ templates, syncedAt });
+    return toCatalog(templates, syncedAt);
   }
 
   /** The listing, listed again first when older than the TTL (or forced). */
@@ -94,7 +117,7 @@ export class TemplateCatalog {
     const current = this.snapshot;
     if (!force && current && !this.isStale(current)) return current;
     try {
-      return await this.sync();
+      return await this.sync(force ? 0 : this.ttlMs);
     } catch (err) {
       if (force || !current) throw new DomainException(ErrorCode.TwilioUnavailable, `Twilio's Content API could not be listed: ${(err as Error).message}`);
       // A stale listing beats none: approved templates do not change, they are replaced.
@@ -140,17 +163,17 @@ export class TemplateCatalog {
   private async find(contentSid: string): Promise<CatalogTemplate | null | undefined> {
     let current = this.snapshot;
     if (!current) {
-      current = await this.tryListing();
+      current = await this.tryListing(this.ttlMs);
       if (!current) return undefined;
     } else if (this.isStale(current)) {
       // Answered from the stale listing now; the next send finds the renewed one.
-      void this.tryListing();
+      void this.tryListing(this.ttlMs);
     }
     const cached = current.bySid.get(contentSid);
     if (cached) return cached;
     if (Date.now() - current.syncedAt.getTime() < MISS_RELIST_INTERVAL_MS) return null;
     // Perhaps created since the listing: list once more before refusing.
-    const fresh = await this.tryListing();
+    const fresh = await this.tryListing(MISS_RELIST_INTERVAL_MS);
     return fresh ? (fresh.bySid.get(contentSid) ?? null) : undefined;
   }
 
@@ -159,10 +182,10 @@ export class TemplateCatalog {
   }
 
   /** A listing for a send: the one under way, or a new one unless the last failed moments ago; null when there is none. */
-  private async tryListing(): Promise<CatalogSnapshot | null> {
+  private async tryListing(maxSharedAgeMs: number): Promise<CatalogSnapshot | null> {
     if (!this.inFlight && Date.now() - this.lastFailureAt < FAILED_LISTING_BACKOFF_MS) return null;
     try {
-      return await this.sync();
+      return await this.sync(maxSharedAgeMs);
     } catch (err) {
       this.logger.warn(`Content API listing failed: ${(err as Error).message}`);
       return null;

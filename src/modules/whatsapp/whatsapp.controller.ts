@@ -53,7 +53,8 @@ export class WhatsAppController {
   @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'Invalid input: VALIDATION_FAILED, MISSING_COUNTRY_CODE, INVALID_PHONE_NUMBER, UNKNOWN_SENDER' })
   @ApiUnprocessableEntityResponse({
     type: ErrorBodyDto,
-    description: 'Twilio rejected an immediate send (TWILIO_REJECTED, with twilioCode and hint); or the Idempotency-Key was used with another body (IDEMPOTENCY_KEY_REUSED)',
+    description:
+      "contentVariables miss a variable the template requires or name one it does not have (TEMPLATE_VARIABLES_INVALID, details: contentSid, missing, unknown); contentSid is not a template of the account (TEMPLATE_NOT_FOUND); the recipient opted out or is outside the 24-hour window; Twilio rejected an immediate send (TWILIO_REJECTED, with twilioCode and hint); or the Idempotency-Key was used with another body (IDEMPOTENCY_KEY_REUSED)",
   })
   @Idempotent(IdempotentRoute.Send)
   async send(
