@@ -211,6 +211,7 @@ describe('npm run test:security: the attack battery against the built service', 
     const queryParams: Record<string, string[]> = {
       '/api/v1/whatsapp/messages': ['direction', 'status', 'to', 'from', 'since', 'until', 'cursor', 'limit'],
       '/api/v1/whatsapp/delivery-metrics': ['since', 'until', 'from'],
+      '/api/v1/whatsapp/templates': ['language', 'q', 'refresh'],
     };
     const pathRoutes = ['/api/v1/whatsapp/delivery-status/', '/api/v1/whatsapp/messages/{}/events', '/api/v1/whatsapp/contacts/', '/api/v1/users/'];
     const requests: { label: string; run: () => Promise<Answer> }[] = [];
