@@ -41,6 +41,26 @@ describe("the service's Twilio requests against Twilio's OpenAPI spec (e2e)", ()
       expect(media.params.MediaUrl).toEqual(['https://example.com/a.jpg', 'https://example.com/b.pdf']);
     });
 
+    it("Content API requests (the template listing, every page) use only paths and query parameters the Content API's spec defines", async () => {
+      const content = loadSpec('twilio_content_v1.json') as any;
+      const listed = await t.api('/api/v1/whatsapp/templates?refresh=true', { token: t.adminToken });
+      expect(listed.status).toBe(200);
+      const requests = t.sandbox.control.contentRequests();
+      expect(requests.length).toBeGreaterThan(0);
+      for (const request of requests) {
+        const url = new URL(request.url, 'https://content.twilio.com');
+        const operation = content.paths[url.pathname]?.[request.method.toLowerCase()];
+        expect({ path: url.pathname, defined: operation !== undefined }).toEqual({ path: url.pathname, defined: true });
+        const parameters = new Map<string, { schema: Json }>((operation.parameters ?? []).filter((p: { in: string }) => p.in === 'query').map((p: { name: string }) => [p.name, p]));
+        for (const [name, value] of url.searchParams) {
+          expect({ name, defined: parameters.has(name) }).toEqual({ name, defined: true });
+          const parameter = buildAjv().compile(parameters.get(name)!.schema as object);
+          const typed = (parameters.get(name)!.schema as { type?: string }).type === 'integer' ? Number(value) : value;
+          expect({ name, value, valid: parameter(typed) }).toEqual({ name, value, valid: true });
+        }
+      }
+    });
+
     it('the check can fail: a parameter Twilio does not define is caught', () => {
       expect(validate({ To: 'whatsapp:+14155550901', From: 'whatsapp:+14155238886', Body: 'x', Priority: 'high' })).toBe(false);
     });
