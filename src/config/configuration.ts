@@ -103,6 +103,8 @@ export interface WhatsAppSettings {
   reconcileIntervalMs: number;
   /** Delivered messages younger than this that never reported `read` are fetched again (0: never). */
   reconcileReadWindowMs: number;
+  /** The shortest lead time of a scheduled send (sendAt): 60 s unless a test shortens it. */
+  scheduleMinLeadMs: number;
 }
 
 export interface HttpSettings {
@@ -430,6 +432,7 @@ export function buildConfiguration(raw: Record<string, string | undefined>, cwd 
       reconcileAfterMs: env.RECONCILE_AFTER_MS ?? 10 * 60_000,
       reconcileIntervalMs: env.RECONCILE_INTERVAL_MS ?? 60_000,
       reconcileReadWindowMs: env.RECONCILE_READ_WINDOW_MS ?? 24 * 60 * 60_000,
+      scheduleMinLeadMs: env.SCHEDULE_MIN_LEAD_MS ?? 60_000,
     },
     http: {
       rateLimitPerMinute: env.API_RATE_LIMIT_PER_MINUTE ?? 600,

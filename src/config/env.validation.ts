@@ -211,6 +211,10 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer number of milliseconds' }) @Min(0) @Max(604800000)
   RECONCILE_READ_WINDOW_MS?: number;
 
+  /** Shortest lead time of a scheduled send (sendAt); the API documents 60 s, tests shorten it. */
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer number of milliseconds' }) @Min(1000) @Max(3600000)
+  SCHEDULE_MIN_LEAD_MS?: number;
+
   /** Requests per minute per API user (or per IP before login); webhooks and probes are exempt. */
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer' }) @Min(1) @Max(1000000)
   API_RATE_LIMIT_PER_MINUTE?: number;

@@ -17,6 +17,7 @@ import { PendingSendJobs } from './jobs/pending-send-jobs';
 import { WhatsAppJobRoutes } from './jobs/whatsapp-job-routes';
 import { MessageLifecycleService } from './lifecycle/message-lifecycle.service';
 import { MessageAcceptor } from './message-acceptor';
+import { MessageCancelService } from './message-cancel.service';
 import { MessageDispatchService } from './message-dispatch.service';
 import { MessageQueryService } from './message-query.service';
 import { MessageSendService } from './message-send.service';
@@ -41,6 +42,7 @@ import { SendersService } from './senders.service';
     MessageAcceptor,
     BulkSendService,
     MessageQueryService,
+    MessageCancelService,
     MessageDispatchService,
     MessageLifecycleService,
     InboundMessageService,
@@ -61,6 +63,7 @@ import { SendersService } from './senders.service';
   exports: [
     MessageSendService,
     MessageQueryService,
+    MessageCancelService,
     MessageLifecycleService,
     InboundMessageService,
     ContactPolicyService,
