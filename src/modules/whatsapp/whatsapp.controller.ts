@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
+import { applyDecorators, Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -34,6 +34,16 @@ import { BulkSendResponseDto } from './dto/bulk-send-response.dto';
 import { Idempotent } from './idempotency/idempotent.decorator';
 import { IdempotentRoute } from './idempotency/idempotency.interceptor';
 import { CurrentIdempotencyClaim, IdempotencyClaim } from './idempotency/idempotency-claim';
+
+/** The answers of both cancel routes (DELETE, and POST .../cancel for clients without DELETE). */
+function CancelAnswers(): MethodDecorator {
+  return applyDecorators(
+    HttpCode(HttpStatus.OK),
+    ApiOkResponse({ type: DeliveryStatusDto, description: 'Canceled (status canceled, canceledAt set), or canceled already' }),
+    ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No such message, or not one of yours (MESSAGE_NOT_FOUND)' }),
+    ApiConflictResponse({ type: ErrorBodyDto, description: 'At Twilio already, or being sent right now (MESSAGE_NOT_CANCELABLE; details.status is its current status)' }),
+  );
+}
 
 @ApiTags('whatsapp')
 @ApiBearerAuth()
@@ -107,25 +117,19 @@ export class WhatsAppController {
   }
 
   @Delete('messages/:id')
-  @HttpCode(HttpStatus.OK)
   @ApiOperation({
     summary: 'Cancel a message that has not reached Twilio',
     description:
       'A scheduled message before its time, or a queued one no worker has taken yet, becomes canceled and is never sent. Canceling a canceled message answers it again. Same as POST /whatsapp/messages/:id/cancel.',
   })
-  @ApiOkResponse({ type: DeliveryStatusDto, description: 'Canceled (status canceled, canceledAt set)' })
-  @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No such message, or not one of yours (MESSAGE_NOT_FOUND)' })
-  @ApiConflictResponse({ type: ErrorBodyDto, description: 'At Twilio already, or being sent right now (MESSAGE_NOT_CANCELABLE; details.status is its current status)' })
+  @CancelAnswers()
   cancel(@Param('id') id: string, @CurrentUser() user: AuthenticatedUser): Promise<DeliveryStatusDto> {
     return this.cancels.cancel(id, user);
   }
 
   @Post('messages/:id/cancel')
-  @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Cancel a message that has not reached Twilio', description: 'Same as DELETE /whatsapp/messages/:id, for clients that cannot send DELETE.' })
-  @ApiOkResponse({ type: DeliveryStatusDto, description: 'Canceled (status canceled, canceledAt set)' })
-  @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No such message, or not one of yours (MESSAGE_NOT_FOUND)' })
-  @ApiConflictResponse({ type: ErrorBodyDto, description: 'At Twilio already, or being sent right now (MESSAGE_NOT_CANCELABLE; details.status is its current status)' })
+  @CancelAnswers()
   cancelByPost(@Param('id') id: string, @CurrentUser() user: AuthenticatedUser): Promise<DeliveryStatusDto> {
     return this.cancels.cancel(id, user);
   }
