@@ -104,7 +104,7 @@ describe('scheduled sends and cancel (e2e)', () => {
   });
 
   it('cancels a scheduled send (DELETE and POST alike): canceled, in its history, and never sent, even after its time', async () => {
-    const sendAt = ahead(2500);
+    const sendAt = ahead(3000);
     const viaDelete = await send({ to: '+14155550721', message: 'never', sendAt });
     const viaPost = await send({ to: '+14155550722', message: 'never either', sendAt });
 
@@ -267,7 +267,7 @@ describe('scheduled sends and cancel (e2e)', () => {
     const later = await send({ to: '+14155550771', message: 'kept', sendAt: ahead(60_000) });
     const dropped = await send({ to: '+14155550772', message: 'dropped', sendAt: ahead(60_000) });
     expect((await cancel(dropped.body.id)).status).toBe(200);
-    const soon = await send({ to: '+14155550773', message: 'soon', sendAt: ahead(2100) });
+    const soon = await send({ to: '+14155550773', message: 'soon', sendAt: ahead(2600) });
     // Until nothing moves any more: the sandbox's callbacks take each sent message to read.
     await waitFor(async () => ((await row(soon.body.id)).status === 'read' ? true : undefined), 'the soon send to be read');
     await waitFor(
