@@ -221,6 +221,8 @@ describe.each([
         sendingUntil: null,
         createdBy: '0b6f7f43-31e9-4b1e-8a3b-7c1d2e3f4a5b',
         queuedAt,
+        scheduledAt: null,
+        canceledAt: null,
         sentAt: null,
         deliveredAt: null,
         readAt: null,
@@ -377,6 +379,22 @@ describe.each([
       for (const id of [withSid, failed, accepted]) expect(await stored(id)).toMatchObject({ attempts: 0, sendingUntil: null, ambiguousAttemptAt: null });
     });
 
+    it('takes a scheduled message only from its time on, making it queued then', async () => {
+      const later = await add({ status: MessageStatus.Scheduled, queuedAt: null, scheduledAt: new Date(Date.now() + 60_000) });
+      const due = await add({ status: MessageStatus.Scheduled, queuedAt: null, scheduledAt: ago(1_000) });
+
+      expect(await h.messages.claim(later, 60_000)).toBeNull();
+      expect(await stored(later)).toMatchObject({ status: MessageStatus.Scheduled, attempts: 0, queuedAt: null });
+      const before = Date.now();
+      const claim = await h.messages.claim(due, 60_000);
+      const after = Date.now();
+      expect(claim?.message).toMatchObject({ status: MessageStatus.Queued, attempts: 1 });
+      expectTakenBetween((await stored(due)).queuedAt, before, after);
+      // Not before its time in the sweeps either; from then on like any unsent message.
+      expect(ids(await h.messages.unsentWithoutOutboxJob(null, 10))).toEqual([due]);
+      expect(ids(await h.messages.findStalled(new Date(), 10))).toEqual([]);
+    });
+
     it('reports no unanswered attempt after the previous one was refused by Twilio', async () => {
       const id = await add();
       await h.messages.claim(id, 60_000);
@@ -401,6 +419,36 @@ describe.each([
       expect(await optedOut('whatsapp:+14155550777')).toBe(false);
       expect(await optedOut('whatsapp:+551137654321')).toBe(false); // a landline: no ninth digit to add
       expect(await optedOut(recipient())).toBe(false);
+    });
+  });
+
+  describe('cancel', () => {
+    it('cancels a queued or scheduled message no attempt holds, and nothing at Twilio, being sent, or in doubt', async () => {
+      const queued = await add();
+      const scheduled = await add({ status: MessageStatus.Scheduled, queuedAt: null, scheduledAt: new Date(Date.now() + 60_000) });
+      const withSid = await add({ messageSid: sid() });
+      const held = await add();
+      await h.messages.claim(held, 60_000);
+      const inDoubt = await add();
+      await h.patch(inDoubt, { ambiguousAttemptAt: ago(60_000), sendingUntil: null });
+      const failed = await add({ status: MessageStatus.Failed });
+      const inbound = await add({ direction: MessageDirection.Inbound, status: MessageStatus.Received, messageSid: sid() });
+
+      for (const id of [queued, scheduled]) {
+        const before = Date.now();
+        const canceled = await h.messages.transaction((tx) => h.messages.cancel(tx, id));
+        const after = Date.now();
+        expect(canceled).toEqual(await stored(id));
+        expect(canceled).toMatchObject({ status: MessageStatus.Canceled, attempts: 0 });
+        expectTakenBetween(canceled!.canceledAt, before, after);
+        // Canceled for good: no claim, no second cancel.
+        expect(await h.messages.claim(id, 60_000)).toBeNull();
+        expect(await h.messages.transaction((tx) => h.messages.cancel(tx, id))).toBeNull();
+      }
+      for (const id of [withSid, held, inDoubt, failed, inbound, randomUUID()]) {
+        expect(await h.messages.transaction((tx) => h.messages.cancel(tx, id))).toBeNull();
+      }
+      for (const id of [withSid, held, inDoubt, failed, inbound]) expect((await stored(id)).canceledAt).toBeNull();
     });
   });
 

@@ -105,6 +105,8 @@ export interface WhatsAppSettings {
   reconcileReadWindowMs: number;
   /** The Content API's template listing is listed again after this long (CONTENT_TEMPLATES_TTL_MS). */
   templatesTtlMs: number;
+  /** The shortest lead time of a scheduled send (sendAt): 60 s unless a test shortens it. */
+  scheduleMinLeadMs: number;
 }
 
 export interface HttpSettings {
@@ -433,6 +435,7 @@ export function buildConfiguration(raw: Record<string, string | undefined>, cwd 
       reconcileIntervalMs: env.RECONCILE_INTERVAL_MS ?? 60_000,
       reconcileReadWindowMs: env.RECONCILE_READ_WINDOW_MS ?? 24 * 60 * 60_000,
       templatesTtlMs: env.CONTENT_TEMPLATES_TTL_MS ?? 5 * 60_000,
+      scheduleMinLeadMs: env.SCHEDULE_MIN_LEAD_MS ?? 60_000,
     },
     http: {
       rateLimitPerMinute: env.API_RATE_LIMIT_PER_MINUTE ?? 600,

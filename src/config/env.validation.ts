@@ -214,6 +214,9 @@ export class EnvironmentVariables {
   /** How long the Content API's template listing is trusted before it is listed again. */
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer number of milliseconds' }) @Min(1000) @Max(86400000)
   CONTENT_TEMPLATES_TTL_MS?: number;
+  /** Shortest lead time of a scheduled send (sendAt); the API documents 60 s, tests shorten it. */
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer number of milliseconds' }) @Min(1000) @Max(3600000)
+  SCHEDULE_MIN_LEAD_MS?: number;
 
   /** Requests per minute per API user (or per IP before login); webhooks and probes are exempt. */
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer' }) @Min(1) @Max(1000000)

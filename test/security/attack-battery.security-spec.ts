@@ -126,7 +126,7 @@ describe('npm run test:security: the attack battery against the built service', 
     expect(serverErrors).toEqual([]);
   });
 
-  it("lets no sender, by login or API key, see or act on another sender's messages (by id, by SID, events, listing, retry): 0 leaks", async () => {
+  it("lets no sender, by login or API key, see or act on another sender's messages (by id, by SID, events, cancel, listing, retry): 0 leaks", async () => {
     const bobs = [await sendAs(s.bob, '+14155550411'), await sendAs(s.bob, '+14155550412', SENDERS[1])];
     const alices = [await sendAs(s.alice, '+14155550413')];
     await settled();
@@ -154,6 +154,9 @@ describe('npm run test:security: the attack battery against the built service', 
         for (const key of [m.id, m.sid, m.sid.toLowerCase(), ` ${m.id}`, encodeURIComponent(m.sid)]) {
           await probe(`${who}: delivery-status ${key}`, `/api/v1/whatsapp/delivery-status/${key}`, init, (a) => a.status < 300 || showsBobsMessage(a));
           await probe(`${who}: events ${key}`, `/api/v1/whatsapp/messages/${key}/events`, init, (a) => a.status < 300 || showsBobsMessage(a));
+          // A cancel of Bob's message must not even answer 409 with its status.
+          await probe(`${who}: cancel ${key}`, `/api/v1/whatsapp/messages/${key}`, { ...init, method: 'DELETE' }, (a) => a.status !== 404 || showsBobsMessage(a));
+          await probe(`${who}: cancel by POST ${key}`, `/api/v1/whatsapp/messages/${key}/cancel`, { ...init, method: 'POST' }, (a) => a.status !== 404 || showsBobsMessage(a));
         }
       }
       for (const query of ['', '?limit=200', '?direction=outbound', '?direction=inbound', `?from=${encodeURIComponent(SENDERS[1])}`, '?to=%2B14155550411', '?status=read', '?since=2000-01-01']) {
@@ -201,8 +204,8 @@ describe('npm run test:security: the attack battery against the built service', 
       }
     };
     const bodyFields: Record<string, string[]> = {
-      '/api/v1/whatsapp/send': ['to', 'message', 'mediaUrl', 'contentSid', 'contentVariables', 'from', 'immediate'],
-      '/api/v1/whatsapp/send/bulk': ['messages'],
+      '/api/v1/whatsapp/send': ['to', 'message', 'mediaUrl', 'contentSid', 'contentVariables', 'from', 'immediate', 'sendAt'],
+      '/api/v1/whatsapp/send/bulk': ['messages', 'sendAt'],
       '/api/v1/whatsapp/retry': ['ids', 'errorCodes', 'since', 'limit'],
       '/api/v1/auth/login': ['email', 'password'],
       '/api/v1/users': ['email', 'role', 'password'],
@@ -239,6 +242,11 @@ describe('npm run test:security: the attack battery against the built service', 
     for (const route of pathRoutes) for (const v of strings) {
       const encoded = enc(v.slice(0, 2000));
       requests.push(get(route.includes('{}') ? route.replace('{}', encoded) : route + encoded));
+    }
+    for (const v of strings) {
+      const encoded = enc(v.slice(0, 2000));
+      requests.push({ label: `DELETE /api/v1/whatsapp/messages/${encoded.slice(0, 80)}`, run: () => call(`/api/v1/whatsapp/messages/${encoded}`, { token: s.admin.token, method: 'DELETE' }) });
+      requests.push({ label: `POST /api/v1/whatsapp/messages/${encoded.slice(0, 80)}/cancel`, run: () => call(`/api/v1/whatsapp/messages/${encoded}/cancel`, { token: s.admin.token, method: 'POST' }) });
     }
 
     // The service measures its own event-loop delay; liveness reports the worst of the last 10-20 s.

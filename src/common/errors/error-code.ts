@@ -25,6 +25,10 @@ export enum ErrorCode {
   Forbidden = 'FORBIDDEN',
   NotFound = 'NOT_FOUND',
   MessageNotFound = 'MESSAGE_NOT_FOUND',
+  /** The message reached Twilio (or is being sent right now): too late to cancel. */
+  MessageNotCancelable = 'MESSAGE_NOT_CANCELABLE',
+  /** sendAt is less than the minimum lead time or more than 35 days ahead. */
+  SendAtOutOfRange = 'SEND_AT_OUT_OF_RANGE',
   RecipientOptedOut = 'RECIPIENT_OPTED_OUT',
   OutsideSessionWindow = 'OUTSIDE_SESSION_WINDOW',
   InvalidSignature = 'INVALID_TWILIO_SIGNATURE',
@@ -69,6 +73,8 @@ export const ERROR_HTTP_STATUS: Record<ErrorCode, HttpStatus> = {
   [ErrorCode.Forbidden]: HttpStatus.FORBIDDEN,
   [ErrorCode.NotFound]: HttpStatus.NOT_FOUND,
   [ErrorCode.MessageNotFound]: HttpStatus.NOT_FOUND,
+  [ErrorCode.MessageNotCancelable]: HttpStatus.CONFLICT,
+  [ErrorCode.SendAtOutOfRange]: HttpStatus.BAD_REQUEST,
   [ErrorCode.RecipientOptedOut]: HttpStatus.UNPROCESSABLE_ENTITY,
   [ErrorCode.OutsideSessionWindow]: HttpStatus.UNPROCESSABLE_ENTITY,
   [ErrorCode.InvalidSignature]: HttpStatus.FORBIDDEN,

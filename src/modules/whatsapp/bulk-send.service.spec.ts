@@ -27,7 +27,9 @@ function setup() {
     }),
   };
   // The real send checks (prepareSend) run against this configuration.
-  const config = { get: (key: string) => (key === 'twilio' ? { whatsappFrom: [SENDER] } : undefined) } as unknown as ConfigService<AppConfig, true>;
+  const config = {
+    get: (key: string) => ({ twilio: { whatsappFrom: [SENDER] }, whatsapp: { scheduleMinLeadMs: 60_000 } })[key],
+  } as unknown as ConfigService<AppConfig, true>;
   const contactPolicy = {
     refusals: jest.fn(async (intents: { phone: string }[]) =>
       intents.map((i) => (i.phone === OPTED_OUT ? new DomainException(ErrorCode.RecipientOptedOut, `${i.phone} opted out`, { to: i.phone }) : null)),
@@ -137,5 +139,41 @@ describe('BulkSendService', () => {
     expect(templates.check.mock.calls.map(([contentSid]) => contentSid)).toEqual([sid, sid]);
     // A refused item costs no contact look-up.
     expect(contactPolicy.refusals.mock.calls[0][0].map((i: { phone: string }) => i.phone)).toEqual(['+14155550101', '+14155550103']);
+  });
+
+  it('schedules messages at the batch sendAt or their own, refuses one out of range by index, and holds their jobs in the outbox until then', async () => {
+    const { service, stored, outbox } = setup();
+    const batchAt = new Date(Date.now() + 3_600_000);
+    const ownAt = new Date(Date.now() + 7_200_000);
+    const answer = await service.send(
+      [
+        { to: '+14155550101', message: 'batch time' },
+        { to: '+14155550102', message: 'own time', sendAt: ownAt.toISOString() },
+        { to: '+14155550103', message: 'too soon', sendAt: new Date(Date.now() + 30_000).toISOString() },
+        { to: '+14155550104', message: 'no offset', sendAt: '2030-01-01T10:00:00' },
+      ],
+      USER,
+      undefined,
+      batchAt.toISOString(),
+    );
+
+    expect(answer.results.map((r) => [r.index, r.status ?? r.error?.code, r.scheduledAt ?? r.error?.field])).toEqual([
+      [0, MessageStatus.Scheduled, batchAt.toISOString()],
+      [1, MessageStatus.Scheduled, ownAt.toISOString()],
+      [2, ErrorCode.SendAtOutOfRange, 'sendAt'],
+      [3, ErrorCode.ValidationFailed, 'sendAt'],
+    ]);
+    expect(stored.map((r) => [r.status, r.scheduledAt, r.queuedAt])).toEqual([
+      [MessageStatus.Scheduled, batchAt, null],
+      [MessageStatus.Scheduled, ownAt, null],
+    ]);
+    expect(outbox.add.mock.calls[0][1].map((j) => j.availableAt)).toEqual([batchAt, ownAt]);
+  });
+
+  it('refuses the whole batch when its own sendAt is out of range, storing nothing', async () => {
+    const { service, messages } = setup();
+    const tooFar = new Date(Date.now() + 36 * 24 * 3_600_000).toISOString();
+    await expect(service.send([{ to: '+14155550101', message: 'x' }], USER, undefined, tooFar)).rejects.toMatchObject({ code: ErrorCode.SendAtOutOfRange });
+    expect(messages.transaction).not.toHaveBeenCalled();
   });
 });

@@ -16,7 +16,8 @@ import { BulkMessageDto } from './dto/bulk-send.dto';
 import { sendMessageJob } from './jobs/whatsapp-jobs';
 import { MessageStatus } from './message-status';
 import { WhatsAppMessageRepository } from './messages/whatsapp-message.repository';
-import { prepareSend, PreparedSend, SenderSettings } from './send-preparation';
+import { prepareSend, PreparedSend, ScheduleRules, SenderSettings } from './send-preparation';
+import { resolveSendAt } from './send-schedule';
 import { IdempotencyClaim } from './idempotency/idempotency-claim';
 import { IdempotencyKeyRepository } from './idempotency/idempotency-key.repository';
 
@@ -55,16 +56,22 @@ export class BulkSendService {
     private readonly templates: TemplateCatalog,
   ) {}
 
-  /** With the request's Idempotency-Key claim, its answer commits with the messages. */
-  async send(items: unknown[], userId: string, claim?: IdempotencyClaim): Promise<BulkSendResponseDto> {
+  /**
+   * With the request's Idempotency-Key claim, its answer commits with the messages. `sendAt`
+   * schedules every message that has none of its own; out of range, it refuses the whole batch.
+   */
+  async send(items: unknown[], userId: string, claim?: IdempotencyClaim, sendAt?: string): Promise<BulkSendResponseDto> {
     const results: BulkSendResultDto[] = items.map((_, index) => ({ index }));
     const candidates: Candidate[] = [];
     const senders = this.config.get('twilio', { infer: true });
+    // Every sendAt of the batch is measured against the same accept time.
+    const schedule: ScheduleRules = { now: new Date(), minLeadMs: this.config.get('whatsapp', { infer: true }).scheduleMinLeadMs };
+    if (sendAt !== undefined) resolveSendAt(sendAt, schedule.now, schedule.minLeadMs);
     for (const [index, item] of items.entries()) {
       // Checking 1,000 items takes a few hundred milliseconds of CPU: other requests (and the
       // liveness probe) get their turn between slices instead of waiting for all of it.
       if (index > 0 && index % CHECK_SLICE === 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      const checked = check(item, userId, senders);
+      const checked = check(item, userId, senders, schedule, sendAt);
       if ('error' in checked) results[index].error = checked.error;
       else candidates.push({ index, prepared: checked.prepared });
     }
@@ -85,10 +92,13 @@ export class BulkSendService {
 
     const now = new Date();
     // Ids made here, so results need not rely on the order of rows an INSERT returns.
-    const rows = accepted.map((c) => ({ ...c.prepared.message, id: randomUUID(), queuedAt: now }));
+    // A scheduled message is queued when it is due (the claim records it).
+    const rows = accepted.map((c) => ({ ...c.prepared.message, id: randomUUID(), queuedAt: c.prepared.scheduledAt ? null : now }));
     accepted.forEach((c, i) => {
       results[c.index].id = rows[i].id;
-      results[c.index].status = MessageStatus.Queued;
+      const scheduledAt = c.prepared.scheduledAt;
+      results[c.index].status = scheduledAt ? MessageStatus.Scheduled : MessageStatus.Queued;
+      if (scheduledAt) results[c.index].scheduledAt = scheduledAt.toISOString();
     });
     const answer: BulkSendResponseDto = { success: true, accepted: rows.length, rejected: items.length - rows.length, results };
     if (rows.length > 0) {
@@ -96,7 +106,8 @@ export class BulkSendService {
         await this.messages.insert(tx, rows);
         await this.outbox.add(
           tx,
-          rows.map((row) => sendMessageJob(row)),
+          // A scheduled send's job stays in the outbox (Postgres) until its time.
+          rows.map((row, i) => sendMessageJob(row, accepted[i].prepared.scheduledAt ? { availableAt: accepted[i].prepared.scheduledAt } : {})),
         );
         if (claim) await this.idempotencyKeys.bindMessages(tx, [{ claimId: claim.id, messageId: null, answer: { status: HttpStatus.ACCEPTED, body: answer } }]);
       });
@@ -122,7 +133,7 @@ export class BulkSendService {
 }
 
 /** The checks of a single send that need no database, with the same codes. */
-function check(item: unknown, userId: string, senders: SenderSettings): { prepared: PreparedSend } | { error: BulkItemErrorDto } {
+function check(item: unknown, userId: string, senders: SenderSettings, schedule: ScheduleRules, batchSendAt?: string): { prepared: PreparedSend } | { error: BulkItemErrorDto } {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) {
     return { error: { code: ErrorCode.ValidationFailed, message: 'each message must be an object' } };
   }
@@ -130,7 +141,8 @@ function check(item: unknown, userId: string, senders: SenderSettings): { prepar
   const errors = validateSync(dto, { whitelist: true, forbidNonWhitelisted: true });
   if (errors.length > 0) return { error: validationError(errors) };
   try {
-    return { prepared: prepareSend(toSendInput(dto, userId), senders) };
+    const input = toSendInput(dto, userId);
+    return { prepared: prepareSend({ ...input, sendAt: input.sendAt ?? batchSendAt }, senders, schedule) };
   } catch (err) {
     if (err instanceof DomainException) return { error: domainError(err) };
     throw err;

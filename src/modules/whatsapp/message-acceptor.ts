@@ -8,11 +8,10 @@ import { WhatsAppMessageRepository } from './messages/whatsapp-message.repositor
 import { PreparedSend } from './send-preparation';
 import { IdempotencyKeyRepository } from './idempotency/idempotency-key.repository';
 import { sendAnswerFor } from './send-answer';
-import { MessageStatus } from './message-status';
 
 export interface AcceptRequest {
   prepared: PreparedSend;
-  /** Not relayed before this time (an immediate send's safety net). */
+  /** Not relayed before this time (an immediate send's safety net, a scheduled send's time). */
   availableAt?: Date;
   /**
    * The request's Idempotency-Key claim: it records the message in the message's transaction,
@@ -66,7 +65,8 @@ export class MessageAcceptor {
     return this.messages.transaction(async (tx) => {
       await this.messages.insert(
         tx,
-        batch.map((a) => ({ ...a.prepared.message, id: a.id, queuedAt })),
+        // A scheduled message is queued when it is due (the claim records it).
+        batch.map((a) => ({ ...a.prepared.message, id: a.id, queuedAt: a.prepared.scheduledAt ? null : queuedAt })),
       );
       await this.outbox.add(
         tx,
@@ -74,9 +74,15 @@ export class MessageAcceptor {
       );
       await this.idempotencyKeys.bindMessages(
         tx,
-        batch.flatMap(({ id, idempotency }) =>
+        batch.flatMap(({ id, idempotency, prepared }) =>
           idempotency
-            ? [{ claimId: idempotency.claimId, messageId: id, answer: idempotency.answerQueued ? sendAnswerFor({ id, messageSid: null, status: MessageStatus.Queued }) : undefined }]
+            ? [
+                {
+                  claimId: idempotency.claimId,
+                  messageId: id,
+                  answer: idempotency.answerQueued ? sendAnswerFor({ id, messageSid: null, status: prepared.message.status, scheduledAt: prepared.scheduledAt }) : undefined,
+                },
+              ]
             : [],
         ),
       );

@@ -90,6 +90,35 @@ describe('MessageDispatchService', () => {
     expect(kit.store.row(id).attempts).toBe(1);
   });
 
+  it('defers a scheduled message to its time, and sends it once it is due, recording when it was queued', async () => {
+    const scheduledAt = new Date(Date.now() + 60_000);
+    const id = await kit.queued({ status: MessageStatus.Scheduled, queuedAt: null, scheduledAt });
+
+    const early = await kit.dispatcher.dispatch(id, attempt(1));
+    expect(early.outcome).toBe(DispatchOutcome.Deferred);
+    expect(early.retryAt).toEqual(scheduledAt);
+    expect(kit.twilio.calls).toEqual([]);
+    expect(kit.store.row(id)).toMatchObject({ status: MessageStatus.Scheduled, attempts: 0, queuedAt: null });
+
+    kit.store.patch(id, { scheduledAt: new Date(Date.now() - 1) });
+    const due = await kit.dispatcher.dispatch(id, attempt(1));
+    expect(due.outcome).toBe(DispatchOutcome.Sent);
+    expect(kit.twilio.creates()).toHaveLength(1);
+    expect(kit.store.row(id)).toMatchObject({ status: MessageStatus.Queued, attempts: 1 });
+    expect(kit.store.row(id).queuedAt).toBeInstanceOf(Date);
+  });
+
+  it('skips a canceled message without calling Twilio', async () => {
+    const id = await kit.queued();
+    await kit.store.messages.transaction((tx) => kit.store.messages.cancel(tx, id));
+
+    const result = await kit.dispatcher.dispatch(id, attempt(1));
+
+    expect(result.outcome).toBe(DispatchOutcome.Skipped);
+    expect(kit.twilio.calls).toEqual([]);
+    expect(kit.store.row(id)).toMatchObject({ status: MessageStatus.Canceled, attempts: 0 });
+  });
+
   it('defers a message another attempt holds until that lease ends', async () => {
     const id = await kit.queued();
     const other = await kit.store.messages.claim(id, LEASE_MS);

@@ -209,13 +209,18 @@ export class MessageDispatchService {
   }
 
   /**
-   * Why a message could not be claimed: gone (an error), no longer waiting (skipped), or held
-   * by another attempt or by Twilio's unanswered request (come back when that is over: a look-up
-   * now could miss it and we would send twice).
+   * Why a message could not be claimed: gone (an error), no longer waiting (skipped: sent,
+   * failed, canceled), not due yet (scheduled: come back at its time), or held by another attempt
+   * or by Twilio's unanswered request (come back when that is over: a look-up now could miss it
+   * and we would send twice).
    */
   private async notClaimed(messageId: string): Promise<DispatchResult> {
     const current = await this.messages.findById(messageId);
     if (!current) throw new Error(`Message ${messageId} does not exist`);
+    // A job that runs before its message's time (the claim refuses it): it comes back then.
+    if (current.status === MessageStatus.Scheduled && !current.messageSid && current.scheduledAt && current.scheduledAt.getTime() > Date.now()) {
+      return { outcome: DispatchOutcome.Deferred, message: current, retryAt: current.scheduledAt };
+    }
     const waiting = !current.messageSid && current.status === MessageStatus.Queued;
     if (waiting && current.sendingUntil && current.sendingUntil.getTime() > Date.now()) {
       return { outcome: DispatchOutcome.Deferred, message: current, retryAt: current.sendingUntil };

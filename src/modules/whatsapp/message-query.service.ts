@@ -57,6 +57,8 @@ export function toSummary(m: WhatsAppMessage): MessageSummaryDto {
     clientReference: m.clientReference,
     metadata: m.metadata,
     attempts: m.attempts,
+    scheduledAt: iso(m.scheduledAt),
+    canceledAt: iso(m.canceledAt),
     createdAt: m.createdAt.toISOString(),
     updatedAt: m.updatedAt.toISOString(),
   };
@@ -83,7 +85,10 @@ export class MessageQueryService {
   }
 
   async getDeliveryStatus(idOrSid: string, viewer?: AuthenticatedUser): Promise<DeliveryStatusDto> {
-    const m = await this.findByIdOrSid(idOrSid, viewer);
+    return MessageQueryService.deliveryStatusOf(await this.findByIdOrSid(idOrSid, viewer));
+  }
+
+  static deliveryStatusOf(m: WhatsAppMessage): DeliveryStatusDto {
     return {
       id: m.id,
       messageSid: m.messageSid,
@@ -94,6 +99,8 @@ export class MessageQueryService {
       attempts: m.attempts,
       clientReference: m.clientReference,
       metadata: m.metadata,
+      scheduledAt: iso(m.scheduledAt),
+      canceledAt: iso(m.canceledAt),
       timestamps: {
         queued: iso(m.queuedAt),
         sent: iso(m.sentAt),

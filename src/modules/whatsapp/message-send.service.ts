@@ -23,7 +23,9 @@ export interface SendResult {
   id: string;
   messageSid: string | null;
   status: MessageStatus;
-  /** 201 when sent inline, 202 when queued. */
+  /** When a scheduled send is due (ISO 8601); absent for a send now. */
+  scheduledAt?: string;
+  /** 201 when sent inline, 202 when queued or scheduled. */
   httpStatus: 201 | 202;
 }
 
@@ -56,20 +58,28 @@ export class MessageSendService {
 
   /** With the request's Idempotency-Key claim, the key commits with the message (see MessageAcceptor). */
   async send(input: SendInput & { immediate?: boolean }, claim?: IdempotencyClaim): Promise<SendResult> {
-    const prepared = prepareSend(input, this.config.get('twilio', { infer: true }));
+    const immediate = input.immediate === true;
+    if (immediate && input.sendAt !== undefined) {
+      throw new DomainException(ErrorCode.ValidationFailed, 'immediate cannot be combined with sendAt (a scheduled send is sent at its time)', { field: 'immediate' });
+    }
+    const minLeadMs = this.config.get('whatsapp', { infer: true }).scheduleMinLeadMs;
+    const prepared = prepareSend(input, this.config.get('twilio', { infer: true }), { now: new Date(), minLeadMs });
     // Before anything is stored: a template send Twilio would reject (or render with a raw {{2}}) is refused here.
     if (prepared.message.contentSid) await this.templates.check(prepared.message.contentSid, prepared.message.contentVariables);
     const from = prepared.message.from;
-    const immediate = input.immediate === true;
     // Opt-out and 24-hour window are checked with the sends stored alongside it.
     const id = await this.acceptor.accept({
       prepared,
-      availableAt: immediate ? new Date(Date.now() + IMMEDIATE_SAFETY_NET_MS) : undefined,
+      // A scheduled send's job stays in the outbox (Postgres) until its time: nothing in Redis to lose meanwhile.
+      availableAt: immediate ? new Date(Date.now() + IMMEDIATE_SAFETY_NET_MS) : prepared.scheduledAt,
       idempotency: claim ? { claimId: claim.id, answerQueued: !immediate } : undefined,
     });
     if (claim && !immediate) claim.answered = true;
 
     this.domainEvents.publish({ type: DomainEventType.MessageAccepted, messageId: id, from, immediate });
+    if (prepared.scheduledAt) {
+      return { success: true, id, messageSid: null, status: MessageStatus.Scheduled, scheduledAt: prepared.scheduledAt.toISOString(), httpStatus: 202 };
+    }
     if (!immediate) {
       return { success: true, id, messageSid: null, status: MessageStatus.Queued, httpStatus: 202 };
     }

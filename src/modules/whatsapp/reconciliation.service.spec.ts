@@ -229,6 +229,19 @@ describe('ReconciliationService', () => {
     expect(await kit.reconciliation.reconcileOnce()).toEqual({ ...NOTHING, requeued: 1 });
   });
 
+  it('never takes a scheduled message before its time, however old and jobless, and takes one its time passed long ago', async () => {
+    const later = await kit.queued({ status: MessageStatus.Scheduled, queuedAt: null, scheduledAt: new Date(Date.now() + HOUR) });
+    kit.store.patch(later, { createdAt: ago(30 * 24 * HOUR) });
+    // Due a moment ago: it was set on its way then, not at its creation weeks ago.
+    const justDue = await kit.queued({ status: MessageStatus.Scheduled, queuedAt: null, scheduledAt: ago(1_000) });
+    kit.store.patch(justDue, { createdAt: ago(30 * 24 * HOUR) });
+    expect(await kit.reconciliation.reconcileOnce()).toEqual(NOTHING);
+
+    const longDue = await kit.queued({ status: MessageStatus.Scheduled, queuedAt: null, scheduledAt: ago(HOUR) });
+    expect(await kit.reconciliation.reconcileOnce()).toEqual({ ...NOTHING, requeued: 1 });
+    expect(kit.store.outboxJobs().map((j) => j.payload.messageId)).toEqual([longDue]);
+  });
+
   it('creates the later retry of a 30003 failure that a crash lost, once, and never for a retry', async () => {
     const failed = (over: { retryOf?: string } = {}) => kit.queued({ status: MessageStatus.Undelivered, ...over });
     const missed = await failed();

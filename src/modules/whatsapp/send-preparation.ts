@@ -5,6 +5,7 @@ import type { MessageMetadata } from './entities/whatsapp-message.entity';
 import { MessageDirection, MessageStatus } from './message-status';
 import type { NewMessage } from './messages/whatsapp-message.repository';
 import { parseWhatsAppAddress, WhatsAppAddress } from './phone-number';
+import { resolveSendAt } from './send-schedule';
 
 /** What a send asks for, from the API or from code. */
 export interface SendInput {
@@ -19,6 +20,14 @@ export interface SendInput {
   metadata?: MessageMetadata;
   /** The API user sending it. */
   userId?: string;
+  /** Send at this time (ISO 8601 with an offset) instead of now: stored as scheduled. */
+  sendAt?: string;
+}
+
+/** What a scheduled send is measured against: the accept time and the minimum lead time. */
+export interface ScheduleRules {
+  now: Date;
+  minLeadMs: number;
 }
 
 /** The senders a deployment may send from. */
@@ -29,8 +38,10 @@ export interface PreparedSend {
   to: WhatsAppAddress;
   /** Approved templates may be sent outside the 24-hour window. */
   isTemplate: boolean;
-  /** The row to store; the caller adds queuedAt. */
+  /** The row to store; the caller adds queuedAt (unless it is scheduled). */
   message: NewMessage;
+  /** When a scheduled send is due (also message.scheduledAt); undefined for a send now. */
+  scheduledAt?: Date;
 }
 
 /** The sender to use: the given one if configured, else the default. */
@@ -57,8 +68,9 @@ export function resolveSender(requested: string | undefined, senders: SenderSett
  * to store. The contact policy is left to the caller, so a bulk send can check all its
  * recipients in one query.
  */
-export function prepareSend(input: SendInput, senders: SenderSettings): PreparedSend {
+export function prepareSend(input: SendInput, senders: SenderSettings, schedule: ScheduleRules): PreparedSend {
   const to = parseWhatsAppAddress(input.to, 'to');
+  const scheduledAt = input.sendAt === undefined ? undefined : resolveSendAt(input.sendAt, schedule.now, schedule.minLeadMs);
   const from = resolveSender(input.from, senders);
   const body = input.body ?? null;
   if (!body && !input.contentSid && !(input.mediaUrls && input.mediaUrls.length > 0)) {
@@ -69,6 +81,7 @@ export function prepareSend(input: SendInput, senders: SenderSettings): Prepared
   return {
     to,
     isTemplate: !!input.contentSid,
+    ...(scheduledAt ? { scheduledAt } : {}),
     message: {
       direction: MessageDirection.Outbound,
       from,
@@ -79,7 +92,8 @@ export function prepareSend(input: SendInput, senders: SenderSettings): Prepared
       contentVariables: input.contentVariables ?? null,
       clientReference: input.clientReference ?? null,
       metadata: input.metadata ?? null,
-      status: MessageStatus.Queued,
+      status: scheduledAt ? MessageStatus.Scheduled : MessageStatus.Queued,
+      scheduledAt: scheduledAt ?? null,
       createdBy: input.userId ?? null,
     },
   };

@@ -1,8 +1,9 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
+import { applyDecorators, Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
   ApiBearerAuth,
+  ApiConflictResponse,
   ApiCreatedResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
@@ -25,6 +26,7 @@ import { ContactPolicyService } from './contact-policy.service';
 import { ContactDto } from './dto/contact.dto';
 import { ListMessagesQueryDto, MessagePageDto } from './dto/list-messages.dto';
 import { MessageQueryService } from './message-query.service';
+import { MessageCancelService } from './message-cancel.service';
 import { parseWhatsAppAddress } from './phone-number';
 import { BulkSendService } from './bulk-send.service';
 import { BulkSendDto, MAX_BULK_MESSAGES } from './dto/bulk-send.dto';
@@ -32,6 +34,16 @@ import { BulkSendResponseDto } from './dto/bulk-send-response.dto';
 import { Idempotent } from './idempotency/idempotent.decorator';
 import { IdempotentRoute } from './idempotency/idempotency.interceptor';
 import { CurrentIdempotencyClaim, IdempotencyClaim } from './idempotency/idempotency-claim';
+
+/** The answers of both cancel routes (DELETE, and POST .../cancel for clients without DELETE). */
+function CancelAnswers(): MethodDecorator {
+  return applyDecorators(
+    HttpCode(HttpStatus.OK),
+    ApiOkResponse({ type: DeliveryStatusDto, description: 'Canceled (status canceled, canceledAt set), or canceled already' }),
+    ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No such message, or not one of yours (MESSAGE_NOT_FOUND)' }),
+    ApiConflictResponse({ type: ErrorBodyDto, description: 'At Twilio already, or being sent right now (MESSAGE_NOT_CANCELABLE; details.status is its current status)' }),
+  );
+}
 
 @ApiTags('whatsapp')
 @ApiBearerAuth()
@@ -44,13 +56,17 @@ export class WhatsAppController {
     private readonly messageQuery: MessageQueryService,
     private readonly contacts: ContactPolicyService,
     private readonly bulkSend: BulkSendService,
+    private readonly cancels: MessageCancelService,
   ) {}
 
   @Post('send')
   @ApiOperation({ summary: 'Send a WhatsApp message', description: 'Stored before the answer; queued (202) by default, or sent inline with immediate: true (201).' })
-  @ApiAcceptedResponse({ type: SendMessageResponseDto, description: 'Stored and queued; a worker sends it' })
+  @ApiAcceptedResponse({ type: SendMessageResponseDto, description: 'Stored and queued (a worker sends it), or scheduled (sendAt: sent at that time)' })
   @ApiCreatedResponse({ type: SendMessageResponseDto, description: 'Sent inline (immediate: true); messageSid is set' })
-  @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'Invalid input: VALIDATION_FAILED, MISSING_COUNTRY_CODE, INVALID_PHONE_NUMBER, UNKNOWN_SENDER' })
+  @ApiBadRequestResponse({
+    type: ErrorBodyDto,
+    description: 'Invalid input: VALIDATION_FAILED (also sendAt unreadable or without offset, or with immediate), SEND_AT_OUT_OF_RANGE, MISSING_COUNTRY_CODE, INVALID_PHONE_NUMBER, UNKNOWN_SENDER',
+  })
   @ApiUnprocessableEntityResponse({
     type: ErrorBodyDto,
     description:
@@ -75,11 +91,14 @@ export class WhatsAppController {
     description: 'Each message is checked like POST /whatsapp/send (without immediate). Valid ones are stored and queued; invalid ones are reported in results with their index, and nothing is stored for them.',
   })
   @ApiAcceptedResponse({ type: BulkSendResponseDto, description: 'Checked; valid messages stored and queued (results in request order)' })
-  @ApiBadRequestResponse({ type: ErrorBodyDto, description: `Not { messages: [...] } with 1 to ${MAX_BULK_MESSAGES} messages (VALIDATION_FAILED)` })
+  @ApiBadRequestResponse({
+    type: ErrorBodyDto,
+    description: `Not { messages: [...] } with 1 to ${MAX_BULK_MESSAGES} messages (VALIDATION_FAILED), or the batch's sendAt is unreadable (VALIDATION_FAILED) or out of range (SEND_AT_OUT_OF_RANGE)`,
+  })
   @ApiUnprocessableEntityResponse({ type: ErrorBodyDto, description: 'The Idempotency-Key was used with another body (IDEMPOTENCY_KEY_REUSED)' })
   @Idempotent(IdempotentRoute.BulkSend)
   sendBulk(@Body() dto: BulkSendDto, @CurrentUser() user: AuthenticatedUser, @CurrentIdempotencyClaim() claim: IdempotencyClaim | undefined): Promise<BulkSendResponseDto> {
-    return this.bulkSend.send(dto.messages, user.id, claim);
+    return this.bulkSend.send(dto.messages, user.id, claim, dto.sendAt);
   }
 
   @Get('delivery-status/:id')
@@ -96,6 +115,24 @@ export class WhatsAppController {
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   events(@Param('id') id: string, @CurrentUser() user: AuthenticatedUser): Promise<MessageEventDto[]> {
     return this.messageQuery.listEvents(id, user);
+  }
+
+  @Delete('messages/:id')
+  @ApiOperation({
+    summary: 'Cancel a message that has not reached Twilio',
+    description:
+      'A scheduled message before its time, or a queued one no worker has taken yet, becomes canceled and is never sent. Canceling a canceled message answers it again. Same as POST /whatsapp/messages/:id/cancel.',
+  })
+  @CancelAnswers()
+  cancel(@Param('id') id: string, @CurrentUser() user: AuthenticatedUser): Promise<DeliveryStatusDto> {
+    return this.cancels.cancel(id, user);
+  }
+
+  @Post('messages/:id/cancel')
+  @ApiOperation({ summary: 'Cancel a message that has not reached Twilio', description: 'Same as DELETE /whatsapp/messages/:id, for clients that cannot send DELETE.' })
+  @CancelAnswers()
+  cancelByPost(@Param('id') id: string, @CurrentUser() user: AuthenticatedUser): Promise<DeliveryStatusDto> {
+    return this.cancels.cancel(id, user);
   }
 
   @Get('messages')

@@ -18,6 +18,7 @@ import { PendingSendJobs } from './jobs/pending-send-jobs';
 import { WhatsAppJobRoutes } from './jobs/whatsapp-job-routes';
 import { MessageLifecycleService } from './lifecycle/message-lifecycle.service';
 import { MessageAcceptor } from './message-acceptor';
+import { MessageCancelService } from './message-cancel.service';
 import { MessageDispatchService } from './message-dispatch.service';
 import { MessageQueryService } from './message-query.service';
 import { MessageSendService } from './message-send.service';
@@ -42,6 +43,7 @@ import { SendersService } from './senders.service';
     MessageAcceptor,
     BulkSendService,
     MessageQueryService,
+    MessageCancelService,
     MessageDispatchService,
     MessageLifecycleService,
     InboundMessageService,
@@ -62,6 +64,7 @@ import { SendersService } from './senders.service';
   exports: [
     MessageSendService,
     MessageQueryService,
+    MessageCancelService,
     MessageLifecycleService,
     InboundMessageService,
     ContactPolicyService,

@@ -27,8 +27,11 @@ export class BulkSendResultDto {
   @ApiPropertyOptional({ description: 'Message id, when accepted', format: 'uuid' })
   id?: string;
 
-  @ApiPropertyOptional({ enum: [MessageStatus.Queued], description: 'When accepted' })
-  status?: MessageStatus.Queued;
+  @ApiPropertyOptional({ enum: [MessageStatus.Queued, MessageStatus.Scheduled], description: 'When accepted: queued, or scheduled (with sendAt)' })
+  status?: MessageStatus.Queued | MessageStatus.Scheduled;
+
+  @ApiPropertyOptional({ type: String, format: 'date-time', description: 'A scheduled message: when it will be sent' })
+  scheduledAt?: string;
 
   @ApiPropertyOptional({ type: BulkItemErrorDto, description: 'Why the message was refused (nothing stored for it)' })
   error?: BulkItemErrorDto;
@@ -38,7 +41,7 @@ export class BulkSendResponseDto {
   @ApiProperty({ example: true })
   success: true;
 
-  @ApiProperty({ description: 'Messages stored and queued', example: 998 })
+  @ApiProperty({ description: 'Messages stored (queued or scheduled)', example: 998 })
   accepted: number;
 
   @ApiProperty({ description: 'Messages refused', example: 2 })

@@ -1,10 +1,11 @@
-import { ApiProperty, OmitType } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, IsArray } from 'class-validator';
-import { SendMessageDto } from './send-message.dto';
+import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsOptional } from 'class-validator';
+import { IsInstantWithOffset } from '../send-schedule';
+import { SEND_AT_DESCRIPTION, SEND_AT_MESSAGE, SendMessageDto } from './send-message.dto';
 
 export const MAX_BULK_MESSAGES = 1000;
 
-/** One message of a bulk send: the rules of POST /whatsapp/send, without immediate. */
+/** One message of a bulk send: the rules of POST /whatsapp/send (sendAt included), without immediate. */
 export class BulkMessageDto extends OmitType(SendMessageDto, ['immediate'] as const) {}
 
 export class BulkSendDto {
@@ -19,4 +20,14 @@ export class BulkSendDto {
   @ArrayMaxSize(MAX_BULK_MESSAGES, { message: `messages must contain at most ${MAX_BULK_MESSAGES} messages` })
   // Items are validated by BulkSendService, not by the global pipe, which would refuse them all for one bad item.
   messages: unknown[];
+
+  @ApiPropertyOptional({
+    description: `For every message without a sendAt of its own. ${SEND_AT_DESCRIPTION} Out of range here refuses the whole request (400); on a message, only that message.`,
+    type: String,
+    format: 'date-time',
+    example: '2026-12-01T09:30:00Z',
+  })
+  @IsOptional()
+  @IsInstantWithOffset({ message: SEND_AT_MESSAGE })
+  sendAt?: string;
 }

@@ -27,17 +27,19 @@ export class DeliveryStatusDto {
   @ApiProperty({ type: String, nullable: true, description: 'The clientReference given when it was sent' }) clientReference: string | null;
   @ApiMetadataProperty('The metadata given when it was sent (inbound: further fields Twilio posted)', { inAnswer: true })
   metadata: MessageMetadata | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'A scheduled send: when it is (or was) due' }) scheduledAt: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'When it was canceled (status canceled)' }) canceledAt: string | null;
   @ApiProperty({ type: StatusTimestampsDto }) timestamps: StatusTimestampsDto;
   @ApiProperty({ type: DeliveryMetricsDto }) metrics: DeliveryMetricsDto;
 }
 
 export class MessageEventDto {
   @ApiProperty() id: string;
-  @ApiProperty() messageSid: string;
+  @ApiProperty({ type: String, nullable: true, description: 'null for an event of ours before Twilio had the message (canceled)' }) messageSid: string | null;
   @ApiProperty() status: string;
   @ApiProperty({ type: Number, nullable: true }) errorCode: number | null;
   @ApiProperty({ type: String, nullable: true }) errorMessage: string | null;
-  @ApiProperty({ description: 'callback, api (send answer) or reconcile (fetched from Twilio)' }) source: string;
+  @ApiProperty({ description: 'callback, api (send answer, or a cancel) or reconcile (fetched from Twilio)' }) source: string;
   @ApiProperty({ description: 'Whether the event changed the message (false: duplicate-free but stale or out of order)' }) applied: boolean;
   @ApiProperty({ type: String, format: 'date-time' }) receivedAt: string;
   @ApiProperty({ type: Object, description: 'Parameters as Twilio posted them' }) raw: Record<string, unknown>;

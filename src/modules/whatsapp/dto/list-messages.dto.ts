@@ -79,6 +79,8 @@ export class MessageSummaryDto {
   @ApiMetadataProperty('The metadata given when it was sent (inbound: further fields Twilio posted)', { inAnswer: true })
   metadata: MessageMetadata | null;
   @ApiProperty() attempts: number;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'A scheduled send: when it is (or was) due' }) scheduledAt: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'When it was canceled' }) canceledAt: string | null;
   @ApiProperty({ type: String, format: 'date-time' }) createdAt: string;
   @ApiProperty({ type: String, format: 'date-time' }) updatedAt: string;
 }

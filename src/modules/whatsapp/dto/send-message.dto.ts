@@ -14,6 +14,7 @@ import {
   ValidateIf,
 } from 'class-validator';
 import type { MessageMetadata } from '../entities/whatsapp-message.entity';
+import { IsInstantWithOffset } from '../send-schedule';
 
 /** Twilio's limit for a WhatsApp body; longer bodies fail with 21617. */
 export const MAX_BODY_LENGTH = 1600;
@@ -36,6 +37,11 @@ export function metadataProblem(value: unknown): string | null {
   const bytes = Buffer.byteLength(JSON.stringify(value));
   return bytes > MAX_METADATA_BYTES ? `metadata must be at most ${MAX_METADATA_BYTES} bytes as JSON (got ${bytes})` : null;
 }
+
+export const SEND_AT_DESCRIPTION =
+  'Send at this time instead of now: ISO 8601 date-time with an offset or Z, from 60 seconds (59 s on arrival accepted, for transfer and clock skew) to 35 days ahead, measured when the request is accepted. ' +
+  'Stored as `scheduled` and sent at that time (within about a second, then in its sender\'s turn); cancelable until then. Outside that range: 400 SEND_AT_OUT_OF_RANGE.';
+export const SEND_AT_MESSAGE = 'sendAt must be an ISO 8601 date-time with an offset or Z, e.g. 2026-12-01T09:30:00Z or 2026-12-01T10:30:00+01:00';
 
 /** OpenAPI shape of a message's metadata: a flat object (in answers, null when there is none). */
 export function ApiMetadataProperty(description: string, options: { inAnswer: boolean }): PropertyDecorator {
@@ -122,7 +128,12 @@ export class SendMessageDto {
   @IsFlatMetadata()
   metadata?: MessageMetadata;
 
-  @ApiPropertyOptional({ description: 'Send before answering (201 with the Twilio SID) instead of queueing (202)', default: false })
+  @ApiPropertyOptional({ description: SEND_AT_DESCRIPTION, type: String, format: 'date-time', example: '2026-12-01T09:30:00Z' })
+  @IsOptional()
+  @IsInstantWithOffset({ message: SEND_AT_MESSAGE })
+  sendAt?: string;
+
+  @ApiPropertyOptional({ description: 'Send before answering (201 with the Twilio SID) instead of queueing (202). Not with sendAt.', default: false })
   @IsOptional()
   @IsBoolean({ message: 'immediate must be true or false' })
   immediate?: boolean;
@@ -139,6 +150,7 @@ export function toSendInput(dto: Omit<SendMessageDto, 'immediate'> & { immediate
     from: dto.from,
     clientReference: dto.clientReference,
     metadata: dto.metadata,
+    sendAt: dto.sendAt,
     immediate: dto.immediate,
     userId,
   };

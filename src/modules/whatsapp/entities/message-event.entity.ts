@@ -15,8 +15,9 @@ export class MessageEvent {
   @Column({ type: 'uuid', nullable: true })
   messageId: string | null;
 
-  @Column({ type: 'varchar', length: 64 })
-  messageSid: string;
+  /** Null for an event of our own before Twilio had the message (a cancel). */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  messageSid: string | null;
 
   @Column({ type: 'varchar', length: 32 })
   status: string;

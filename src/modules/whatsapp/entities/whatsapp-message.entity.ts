@@ -136,6 +136,14 @@ export class WhatsAppMessage {
   @Column({ type: 'uuid', nullable: true })
   createdBy: string | null;
 
+  /** A scheduled send: not sent before this time (the status is `scheduled` until it is due and claimed). */
+  @Column({ type: 'timestamptz', nullable: true })
+  scheduledAt: Date | null;
+
+  /** When the API client canceled it, before it reached Twilio. */
+  @Column({ type: 'timestamptz', nullable: true })
+  canceledAt: Date | null;
+
   @Column({ type: 'timestamptz', nullable: true })
   queuedAt: Date | null;
 

@@ -27,4 +27,12 @@ export class PendingSendJobs {
       return false;
     }
   }
+
+  /**
+   * Drops a canceled message's waiting send jobs, best effort: a job that stays (running, or
+   * Redis unreachable) finds the message canceled and does nothing, since the claim refuses it.
+   */
+  async discard(message: { id: string; attempts: number }): Promise<void> {
+    await Promise.all([sendJobId(message.id), `${sendJobId(message.id)}-r${message.attempts}`].map((id) => this.queue.remove(id).catch(() => 0)));
+  }
 }

@@ -201,7 +201,8 @@ export class MessageLifecycleService {
       await this.messageEvents.attach(tx, event.id, message.id);
       if (!isMessageStatus(event.status)) continue;
       this.applyToMessage(changes, message, event, {
-        messageSid: event.messageSid,
+        // Found by their SID: never null here.
+        messageSid: event.messageSid!,
         status: event.status,
         errorCode: event.errorCode,
         errorMessage: event.errorMessage,

@@ -6,7 +6,8 @@ import { Tx } from './whatsapp-message.repository';
 
 export interface NewMessageEvent {
   messageId: string | null;
-  messageSid: string;
+  /** Null for our own events before Twilio had the message (a cancel). */
+  messageSid: string | null;
   status: string;
   errorCode: number | null;
   errorMessage: string | null;

@@ -10,11 +10,21 @@ export type Tx = EntityManager;
 
 /**
  * "Unsent": waiting for its first successful create at Twilio. Every send, lease and requeue
- * statement is guarded by it, so a message that got its SID is never touched by them again.
+ * statement is guarded by it, so a message that got its SID is never touched by them again. A
+ * scheduled message is unsent from its time on (the claim makes it queued), never before: no
+ * job, sweep or re-drive can send it early.
  */
-const UNSENT = `m.status = 'queued' AND m."messageSid" IS NULL`;
+const UNSENT = `m."messageSid" IS NULL AND (m.status = 'queued' OR (m.status = 'scheduled' AND m."scheduledAt" <= now()))`;
 /** No attempt owns the message: never leased, or the lease ran out. */
 const LEASE_FREE = `(m."sendingUntil" IS NULL OR m."sendingUntil" <= now())`;
+/**
+ * Cancelable: not at Twilio and not on its way there. No SID, no attempt holding it, and no
+ * unanswered attempt that may have reached Twilio (whose mark the claim sets before any request
+ * leaves): cancel and claim both lock the row, so exactly one of them wins.
+ */
+const CANCELABLE = `m.direction = 'outbound' AND m."messageSid" IS NULL AND m.status IN ('queued', 'scheduled') AND m."ambiguousAttemptAt" IS NULL AND ${LEASE_FREE}`;
+/** When an unsent message was last set on its way: its last attempt, else its time, else its creation. */
+const LAST_STARTED = `COALESCE(m."lastAttemptAt", m."scheduledAt", m."createdAt")`;
 /**
  * The row with this id, by its physical address, locked first. Statements on one message also
  * test its status, which the (status, createdAt) index matches; with statistics older than a
@@ -44,6 +54,8 @@ export interface NewMessage {
   status: MessageStatus;
   messageSid?: string | null;
   queuedAt?: Date | null;
+  /** A scheduled send (status scheduled): not claimed before this time. */
+  scheduledAt?: Date | null;
   createdBy?: string | null;
   retryOf?: string | null;
   profileName?: string | null;
@@ -157,15 +169,15 @@ export class WhatsAppMessageRepository {
     const withIds = rows.map((r) => ({ ...r, id: r.id ?? randomUUID() }));
     return this.db(tx).query(
       `INSERT INTO "WhatsAppMessage" AS m (id, direction, "from", "to", body, "mediaUrls", "mediaContentTypes", "contentSid", "contentVariables",
-              status, "messageSid", "queuedAt", "createdBy", "retryOf", "profileName", "waId", metadata, "clientReference")
+              status, "messageSid", "queuedAt", "scheduledAt", "createdBy", "retryOf", "profileName", "waId", metadata, "clientReference")
        SELECT r.id, r.direction, r."from", r."to", r.body,
               ARRAY(SELECT jsonb_array_elements_text(COALESCE(r."mediaUrls", '[]'))),
               ARRAY(SELECT jsonb_array_elements_text(COALESCE(r."mediaContentTypes", '[]'))),
-              r."contentSid", r."contentVariables", r.status, r."messageSid", r."queuedAt", r."createdBy", r."retryOf",
+              r."contentSid", r."contentVariables", r.status, r."messageSid", r."queuedAt", r."scheduledAt", r."createdBy", r."retryOf",
               r."profileName", r."waId", r.metadata, r."clientReference"
          FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, direction varchar, "from" varchar, "to" varchar, body text, "mediaUrls" jsonb,
               "mediaContentTypes" jsonb, "contentSid" varchar, "contentVariables" jsonb, status varchar, "messageSid" varchar,
-              "queuedAt" timestamptz, "createdBy" uuid, "retryOf" uuid, "profileName" varchar, "waId" varchar, metadata jsonb,
+              "queuedAt" timestamptz, "scheduledAt" timestamptz, "createdBy" uuid, "retryOf" uuid, "profileName" varchar, "waId" varchar, metadata jsonb,
               "clientReference" varchar)
        ON CONFLICT DO NOTHING
        RETURNING m.id, m."retryOf"`,
@@ -229,7 +241,7 @@ export class WhatsAppMessageRepository {
    * message for `leaseMs`, and marks it "may reach Twilio" until the outcome is known, so a
    * crash after Twilio accepted it makes the next attempt look for it instead of sending again;
    * and tells whether the recipient opted out. Null when the message has a SID, is no longer
-   * queued, or another attempt holds the lease.
+   * queued, or another attempt holds the lease. A due scheduled message becomes queued here.
    */
   async claim(id: string, leaseMs: number): Promise<Claim | null> {
     // An UPDATE answers [rows, count]; `prev` reads the mark as it was before this claim, and
@@ -238,6 +250,7 @@ export class WhatsAppMessageRepository {
       `WITH prev AS (SELECT ctid, "ambiguousAttemptAt" FROM "WhatsAppMessage" WHERE id = $1 FOR UPDATE)
        UPDATE "WhatsAppMessage" m
           SET attempts = m.attempts + 1, "lastAttemptAt" = now(), "updatedAt" = now(),
+              status = 'queued', "queuedAt" = COALESCE(m."queuedAt", now()),
               "ambiguousAttemptAt" = COALESCE(m."ambiguousAttemptAt", now()),
               "sendingUntil" = now() + make_interval(secs => $2)
          FROM prev
@@ -406,6 +419,20 @@ export class WhatsAppMessageRepository {
     );
   }
 
+  /**
+   * Cancels a message that has not reached Twilio and that no attempt holds (see CANCELABLE),
+   * in `tx`; null when it cannot be (or is no outbound message).
+   */
+  async cancel(tx: Tx, id: string): Promise<WhatsAppMessage | null> {
+    const [rows]: [Record<string, unknown>[], number] = await tx.query(
+      `UPDATE "WhatsAppMessage" m SET status = 'canceled', "canceledAt" = now(), "updatedAt" = now()
+        WHERE ${THE_ROW('$1')} AND ${CANCELABLE}
+        RETURNING m.*`,
+      [id],
+    );
+    return rows.length > 0 ? this.toEntity(rows[0]) : null;
+  }
+
   /** Fails an unanswered message not found at Twilio, unless an attempt started since (`attempts` moved). */
   async failUnanswered(id: string, attempts: number, errorMessage: string, failedAt: Date): Promise<boolean> {
     const [, affected]: [unknown, number] = await this.dataSource.query(
@@ -419,7 +446,7 @@ export class WhatsAppMessageRepository {
   /** Accepted outbound messages never attempted (or not since `cutoff`) with no job waiting in the outbox. */
   async findStalled(cutoff: Date, limit: number): Promise<WhatsAppMessage[]> {
     return this.select(
-      `m.direction = 'outbound' AND ${UNSENT} AND m."ambiguousAttemptAt" IS NULL AND COALESCE(m."lastAttemptAt", m."createdAt") < $1
+      `m.direction = 'outbound' AND ${UNSENT} AND m."ambiguousAttemptAt" IS NULL AND ${LAST_STARTED} < $1
          AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.payload->>'messageId' = m.id::text)
        ORDER BY m."createdAt" ASC LIMIT $2`,
       [cutoff, limit],
@@ -448,7 +475,7 @@ export class WhatsAppMessageRepository {
     const [, affected]: [unknown, number] = await tx.query(
       `UPDATE "WhatsAppMessage" m
           SET "updatedAt" = now(), "ambiguousAttemptAt" = CASE WHEN $4 THEN NULL ELSE m."ambiguousAttemptAt" END
-        WHERE ${THE_ROW('$1')} AND m.attempts = $2 AND COALESCE(m."lastAttemptAt", m."createdAt") < $3 AND ${UNSENT} AND ${LEASE_FREE}`,
+        WHERE ${THE_ROW('$1')} AND m.attempts = $2 AND ${LAST_STARTED} < $3 AND ${UNSENT} AND ${LEASE_FREE}`,
       [id, attempts, cutoff, clearUnanswered],
     );
     return affected > 0;

@@ -232,9 +232,15 @@ export class InMemoryMessageStore {
   }
 }
 
-/** "Unsent": waiting for its first successful create at Twilio. */
-function isUnsent(m: MessageRow): boolean {
-  return m.status === MessageStatus.Queued && m.messageSid === null;
+/** "Unsent": waiting for its first successful create at Twilio (a scheduled message from its time on). */
+function isUnsent(m: MessageRow, now: Date): boolean {
+  if (m.messageSid !== null) return false;
+  return m.status === MessageStatus.Queued || (m.status === MessageStatus.Scheduled && m.scheduledAt !== null && m.scheduledAt.getTime() <= now.getTime());
+}
+
+/** When an unsent message was last set on its way. */
+function lastStarted(m: MessageRow): Date {
+  return m.lastAttemptAt ?? m.scheduledAt ?? m.createdAt;
 }
 
 export class InMemoryWhatsAppMessageRepository implements WhatsAppMessageRepositoryApi {
@@ -302,6 +308,8 @@ export class InMemoryWhatsAppMessageRepository implements WhatsAppMessageReposit
         sendingUntil: null,
         createdBy: r.createdBy ?? null,
         queuedAt: r.queuedAt ? new Date(r.queuedAt) : null,
+        scheduledAt: r.scheduledAt ? new Date(r.scheduledAt) : null,
+        canceledAt: null,
         sentAt: null,
         deliveredAt: null,
         readAt: null,
@@ -376,12 +384,14 @@ export class InMemoryWhatsAppMessageRepository implements WhatsAppMessageReposit
   async claim(id: string, leaseMs: number): Promise<Claim | null> {
     this.store.fault('claim');
     const row = this.get(id);
-    if (!row || !isUnsent(row) || !this.leaseFree(row)) return null;
+    if (!row || !isUnsent(row, this.store.now()) || !this.leaseFree(row)) return null;
     const hadUnansweredAttempt = row.ambiguousAttemptAt !== null;
     const now = this.store.now();
     this.store.update(id, (m) => {
       m.attempts += 1;
       m.lastAttemptAt = now;
+      m.status = MessageStatus.Queued;
+      m.queuedAt = m.queuedAt ?? now;
       m.ambiguousAttemptAt = m.ambiguousAttemptAt ?? now;
       m.sendingUntil = new Date(now.getTime() + leaseMs);
     });
@@ -391,7 +401,7 @@ export class InMemoryWhatsAppMessageRepository implements WhatsAppMessageReposit
   async renewLease(id: string, attempts: number, leaseMs: number): Promise<boolean> {
     this.store.fault('renewLease');
     const row = this.get(id);
-    if (!row || row.attempts !== attempts || !isUnsent(row)) return false;
+    if (!row || row.attempts !== attempts || !isUnsent(row, this.store.now())) return false;
     const now = this.store.now();
     this.store.update(id, (m) => {
       m.lastAttemptAt = now;
@@ -403,7 +413,7 @@ export class InMemoryWhatsAppMessageRepository implements WhatsAppMessageReposit
   async returnClaim(id: string, attempts: number, error: { errorCode: number | null; errorMessage: string } | null): Promise<void> {
     this.store.fault('returnClaim');
     const row = this.get(id);
-    if (!row || row.attempts !== attempts || !isUnsent(row)) return;
+    if (!row || row.attempts !== attempts || !isUnsent(row, this.store.now())) return;
     this.store.update(id, (m) => {
       m.attempts -= 1;
       m.sendingUntil = null;
@@ -459,7 +469,7 @@ export class InMemoryWhatsAppMessageRepository implements WhatsAppMessageReposit
   async recordFailure(id: string, patch: FailurePatch): Promise<boolean> {
     this.store.fault('recordFailure');
     const row = this.get(id);
-    if (!row || !isUnsent(row)) return false;
+    if (!row || !isUnsent(row, this.store.now())) return false;
     this.store.update(id, (m) => {
       m.errorCode = patch.errorCode;
       m.errorMessage = patch.errorMessage;
@@ -490,7 +500,7 @@ export class InMemoryWhatsAppMessageRepository implements WhatsAppMessageReposit
   async unansweredLookalikes(q: LookalikeQuery): Promise<string[]> {
     this.store.fault('unansweredLookalikes');
     return this.rows
-      .filter((m) => m.to === q.to && m.from === q.from && isUnsent(m) && m.ambiguousAttemptAt !== null && m.ambiguousAttemptAt.getTime() >= q.since.getTime())
+      .filter((m) => m.to === q.to && m.from === q.from && isUnsent(m, this.store.now()) && m.ambiguousAttemptAt !== null && m.ambiguousAttemptAt.getTime() >= q.since.getTime())
       .filter((m) => q.body === null || (m.body === q.body && m.contentSid === null))
       .sort((a, b) => time(a.ambiguousAttemptAt)! - time(b.ambiguousAttemptAt)! || a.createdAt.getTime() - b.createdAt.getTime())
       .map((m) => m.id);
@@ -549,7 +559,7 @@ export class InMemoryWhatsAppMessageRepository implements WhatsAppMessageReposit
       .filter(
         (m) =>
           m.direction === MessageDirection.Outbound &&
-          isUnsent(m) &&
+          isUnsent(m, this.store.now()) &&
           m.ambiguousAttemptAt !== null &&
           m.lastAttemptAt !== null &&
           m.lastAttemptAt.getTime() < cutoff.getTime() &&
@@ -560,10 +570,29 @@ export class InMemoryWhatsAppMessageRepository implements WhatsAppMessageReposit
       .map(asMessage);
   }
 
+  async cancel(tx: Tx, id: string): Promise<WhatsAppMessage | null> {
+    this.store.checkTx(tx, true);
+    this.store.fault('cancel');
+    const row = this.get(id);
+    const cancelable =
+      row &&
+      row.direction === MessageDirection.Outbound &&
+      row.messageSid === null &&
+      (row.status === MessageStatus.Queued || row.status === MessageStatus.Scheduled) &&
+      row.ambiguousAttemptAt === null &&
+      this.leaseFree(row);
+    if (!cancelable) return null;
+    this.store.update(id, (m) => {
+      m.status = MessageStatus.Canceled;
+      m.canceledAt = this.store.now();
+    }, tx);
+    return asMessage(this.get(id)!);
+  }
+
   async failUnanswered(id: string, attempts: number, errorMessage: string, failedAt: Date): Promise<boolean> {
     this.store.fault('failUnanswered');
     const row = this.get(id);
-    if (!row || row.attempts !== attempts || !isUnsent(row) || !this.leaseFree(row)) return false;
+    if (!row || row.attempts !== attempts || !isUnsent(row, this.store.now()) || !this.leaseFree(row)) return false;
     this.store.update(id, (m) => {
       m.status = MessageStatus.Failed;
       m.failedAt = new Date(failedAt);
@@ -580,9 +609,9 @@ export class InMemoryWhatsAppMessageRepository implements WhatsAppMessageReposit
       .filter(
         (m) =>
           m.direction === MessageDirection.Outbound &&
-          isUnsent(m) &&
+          isUnsent(m, this.store.now()) &&
           m.ambiguousAttemptAt === null &&
-          (m.lastAttemptAt ?? m.createdAt).getTime() < cutoff.getTime() &&
+          lastStarted(m).getTime() < cutoff.getTime() &&
           !jobFor.has(m.id),
       )
       .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
@@ -594,7 +623,7 @@ export class InMemoryWhatsAppMessageRepository implements WhatsAppMessageReposit
     this.store.fault('unsentWithoutOutboxJob');
     const jobFor = new Set([...this.store.outboxRows.values()].map((o) => String(o.payload.messageId)));
     return this.rows
-      .filter((m) => m.direction === MessageDirection.Outbound && isUnsent(m) && !jobFor.has(m.id) && (afterId === null || m.id > afterId))
+      .filter((m) => m.direction === MessageDirection.Outbound && isUnsent(m, this.store.now()) && !jobFor.has(m.id) && (afterId === null || m.id > afterId))
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
       .slice(0, limit)
       .map((m) => ({ id: m.id, from: m.from }));
@@ -604,7 +633,7 @@ export class InMemoryWhatsAppMessageRepository implements WhatsAppMessageReposit
     this.store.checkTx(tx, true);
     this.store.fault('takeForRequeue');
     const row = this.get(id);
-    if (!row || row.attempts !== attempts || (row.lastAttemptAt ?? row.createdAt).getTime() >= cutoff.getTime() || !isUnsent(row) || !this.leaseFree(row)) return false;
+    if (!row || row.attempts !== attempts || lastStarted(row).getTime() >= cutoff.getTime() || !isUnsent(row, this.store.now()) || !this.leaseFree(row)) return false;
     this.store.update(id, (m) => {
       if (clearUnanswered) m.ambiguousAttemptAt = null;
     }, tx);
@@ -670,7 +699,7 @@ export class InMemoryWhatsAppMessageRepository implements WhatsAppMessageReposit
   async unsentBacklogBySender(): Promise<Map<string, number>> {
     this.store.fault('unsentBacklogBySender');
     const counts = new Map<string, number>();
-    for (const m of this.rows) if (isUnsent(m) && m.direction === MessageDirection.Outbound) counts.set(m.from, (counts.get(m.from) ?? 0) + 1);
+    for (const m of this.rows) if (isUnsent(m, this.store.now()) && m.direction === MessageDirection.Outbound) counts.set(m.from, (counts.get(m.from) ?? 0) + 1);
     return counts;
   }
 
@@ -726,7 +755,7 @@ export class InMemoryMessageEventRepository implements MessageEventRepositoryApi
 
   /** @internal INSERT ... ON CONFLICT DO NOTHING on UQ_message_events_sid_status; null for a conflict. */
   insertRow(event: NewMessageEvent, tx: Tx | undefined): MessageEvent | null {
-    for (const e of this.store.eventRows.values()) if (e.messageSid === event.messageSid && e.status === event.status) return null;
+    for (const e of this.store.eventRows.values()) if (event.messageSid !== null && e.messageSid === event.messageSid && e.status === event.status) return null;
     const row: MessageEvent = Object.assign(new MessageEvent(), {
       id: this.store.nextId(),
       messageId: event.messageId,
