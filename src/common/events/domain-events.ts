@@ -27,10 +27,15 @@ export interface MessageStatusAppliedEvent {
   messageId: string;
   messageSid: string | null;
   from: string;
+  to: string;
+  clientReference: string | null;
+  metadata: Record<string, string | number | boolean | null> | null;
   previousStatus: string;
   status: string;
   statusChanged: boolean;
   errorCode: number | null;
+  /** When the change was applied. */
+  at: Date;
   queuedAt: Date | null;
   sentAt: Date | null;
   deliveredAt: Date | null;

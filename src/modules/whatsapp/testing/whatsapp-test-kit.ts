@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { MessageChangeHooks } from '../../../common/events/message-change-hooks';
 import { DomainEvents, DomainEventType, MessageStatusAppliedEvent } from '../../../common/events/domain-events';
 import { AppConfig, buildConfiguration } from '../../../config/configuration';
 import { OutboxWriter } from '../../../database/outbox/outbox.writer';
@@ -85,7 +86,7 @@ export function createWhatsAppTestKit(env: Record<string, string> = {}) {
   const outbox = store.outbox as unknown as OutboxWriter;
   const twilioProvider = twilio as unknown as TwilioMessagingClient;
   const contactPolicy = contacts as unknown as ContactPolicyService;
-  const lifecycle = new MessageLifecycleService(messages, store.events as unknown as MessageEventRepository, events);
+  const lifecycle = new MessageLifecycleService(messages, store.events as unknown as MessageEventRepository, events, new MessageChangeHooks());
   const dispatcher = new MessageDispatchService(messages, twilioProvider, lifecycle, configService, events);
   const retries = new RetryService(messages, outbox, events, configService, contactPolicy);
   retries.onModuleInit();
