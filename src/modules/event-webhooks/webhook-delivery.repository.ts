@@ -62,6 +62,8 @@ const BEHIND_EARLIER = `d."messageId" IS NOT NULL AND EXISTS (
   SELECT 1 FROM webhook_deliveries p
    WHERE p."subscriptionId" = d."subscriptionId" AND p."messageId" = d."messageId" AND p.status = 'pending' AND p.seq < d.seq)`;
 
+// TypeORM answers [rows, affected] to an UPDATE (also one after a WITH), and rows to anything else.
+
 /** Every statement on the deliveries and their attempts; the delivery rules read as policy in WebhookDeliveryService. */
 @Injectable()
 export class WebhookDeliveryRepository {
@@ -99,7 +101,7 @@ export class WebhookDeliveryRepository {
    * and no earlier event of its message waits on the same subscription.
    */
   async claim(id: string, leaseMs: number): Promise<ClaimedDelivery | null> {
-    const rows: ClaimedDelivery[] = await this.dataSource.query(
+    const [rows]: [ClaimedDelivery[], number] = await this.dataSource.query(
       `UPDATE webhook_deliveries d SET "leaseUntil" = now() + make_interval(secs => $2::float8 / 1000), "updatedAt" = now()
          FROM webhook_subscriptions s
         WHERE d.id = $1 AND s.id = d."subscriptionId" AND s.enabled
@@ -137,7 +139,7 @@ export class WebhookDeliveryRepository {
    */
   async recordAttempt(tx: EntityManager, claimed: ClaimedDelivery, attempt: AttemptRecord): Promise<{ status: DeliveryStatus; nextAttemptAt: Date | null }> {
     const status = attempt.ok ? DeliveryStatus.Succeeded : attempt.retryInMs === null ? DeliveryStatus.Failed : DeliveryStatus.Pending;
-    const [{ nextAttemptAt }]: { nextAttemptAt: Date | null }[] = await tx.query(
+    const [[{ nextAttemptAt }]]: [{ nextAttemptAt: Date | null }[], number] = await tx.query(
       `WITH a AS (
          INSERT INTO webhook_delivery_attempts ("deliveryId", "startedAt", "statusCode", "durationMs", error, "nextRetryAt")
          VALUES ($1, $2, $3, $4, $5, CASE WHEN $7::int IS NULL THEN NULL ELSE now() + make_interval(secs => $7::float8 / 1000) END))
@@ -177,7 +179,7 @@ export class WebhookDeliveryRepository {
       await tx.query(`UPDATE webhook_subscriptions SET "consecutiveFailures" = 0 WHERE id = $1 AND "consecutiveFailures" <> 0`, [subscriptionId]);
       return null;
     }
-    const rows: { disabledReason: string | null; justDisabled: boolean }[] = await tx.query(
+    const [rows]: [{ disabledReason: string | null; justDisabled: boolean }[], number] = await tx.query(
       `WITH old AS (SELECT id, enabled FROM webhook_subscriptions WHERE id = $1 FOR UPDATE)
        UPDATE webhook_subscriptions s SET "consecutiveFailures" = s."consecutiveFailures" + 1,
               enabled = s.enabled AND NOT ($2 OR ($3 > 0 AND s."consecutiveFailures" + 1 >= $3)),
@@ -205,7 +207,7 @@ export class WebhookDeliveryRepository {
 
   /** Starts a delivery over (a replay): pending, due now, the retry schedule from its start. */
   async restart(tx: EntityManager, subscriptionId: string, deliveryId: string): Promise<WebhookDelivery | null> {
-    const rows: WebhookDelivery[] = await tx.query(
+    const [rows]: [WebhookDelivery[], number] = await tx.query(
       `UPDATE webhook_deliveries SET status = 'pending', attempts = 0, "nextAttemptAt" = now(), "updatedAt" = now()
         WHERE id = $1 AND "subscriptionId" = $2 RETURNING *`,
       [deliveryId, subscriptionId],

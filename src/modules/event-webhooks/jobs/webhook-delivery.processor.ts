@@ -39,6 +39,12 @@ export class WebhookDeliveryProcessor extends WorkerHost implements OnApplicatio
     return handler(job);
   }
 
+  /** The job's own work failed (not the receiver: that is a recorded attempt): BullMQ retries it. */
+  @OnWorkerEvent('failed')
+  onFailed(job: Job | undefined, err: Error): void {
+    this.workerErrors.log(`Webhook job ${job?.id ?? '?'} failed: ${err.message}`);
+  }
+
   @OnWorkerEvent('error')
   onError(err: Error): void {
     this.workerErrors.log(`Webhook worker error: ${err.message}`);
