@@ -204,6 +204,11 @@ describe('outbound webhooks (e2e)', () => {
     // Subscribed to message.failed only: no message.status event.
     expect(failedSub.receiver.events.every((e) => e.type === 'message.failed')).toBe(true);
 
+    // Refused by Twilio at the send itself: failed without a SID, told all the same.
+    const refusedId = await send({ to: '+15005550009', message: 'Hello', clientReference: 'refused' });
+    const [refused] = await waitFor(async () => (failedSub.receiver.accepted(refusedId).length > 0 ? failedSub.receiver.accepted(refusedId) : undefined), 'the refused send\'s event');
+    expect(refused.data).toMatchObject({ id: refusedId, messageSid: null, status: 'failed', previousStatus: 'queued', errorCode: expect.any(Number), clientReference: 'refused' });
+
     const sid = 'SM' + 'b7'.repeat(16);
     const inbound = await postInbound({ MessageSid: sid, AccountSid: t.config.twilio.sandbox.accountSid, From: 'whatsapp:+447911100077', To: 'whatsapp:+14155238886', Body: 'Where is my order?', ProfileName: 'Grace', WaId: '447911100077', ButtonPayload: 'track' });
     expect(inbound.status).toBe(200);
