@@ -1,5 +1,6 @@
 import { UserRole } from '../src/modules/auth/entities/user.entity';
 import { UsersService } from '../src/modules/auth/users.service';
+import { WebhookDeliverySweeper } from '../src/modules/event-webhooks/jobs/webhook-delivery-sweeper';
 import { WebhookSubscriptionCache } from '../src/modules/event-webhooks/webhook-subscription-cache';
 import { FORM, formBody, twilioSignature } from './support/twilio-signing';
 import { startTestApp, TestApp, waitFor } from './support/test-app';
@@ -292,18 +293,21 @@ describe('outbound webhooks (e2e)', () => {
     const { id, receiver } = await subscribe(['message.status']);
     receiver.respond = () => 503;
     const messageId = await send({ to: '+14155550703', message: 'Paused' });
-    // The first status event fails, which holds the later ones of the message behind it.
+    // The first status event fails and is retried, which holds the later ones of the message behind it.
+    await waitFor(async () => (await t.query(`SELECT 1 FROM "WhatsAppMessage" WHERE id = $1 AND status = 'read'`, [messageId])).length > 0, 'the message to be read');
     await waitFor(async () => receiver.events.some((e) => e.data.id === messageId), 'a first attempt');
     expect((await t.api(`/api/v1/webhooks/${id}`, { method: 'PATCH', body: { enabled: false }, token: t.adminToken })).status).toBe(200);
-    await waitFor(async () => (await t.query(`SELECT 1 FROM "WhatsAppMessage" WHERE id = $1 AND status = 'read'`, [messageId])).length > 0, 'the message to be read');
     const kept = await t.query(`SELECT id, status, body::jsonb->'data'->>'status' AS "messageStatus" FROM webhook_deliveries WHERE "subscriptionId" = $1 ORDER BY seq`, [id]);
-    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.map((d) => d.messageStatus).slice(-2)).toEqual(['delivered', 'read']);
     expect(kept.every((d) => d.status === 'pending')).toBe(true);
-    // Events after the pause were not recorded for it: the message reached read, the subscription has no read event.
-    expect(kept.map((d) => d.messageStatus)).not.toContain('read');
-    const attemptsWhilePaused = receiver.events.length;
-    await new Promise((r) => setTimeout(r, 500));
-    expect(receiver.events.length).toBe(attemptsWhilePaused);
+    const attemptsWhenPaused = receiver.events.length;
+
+    // While paused: no attempt, and the events of another message are not recorded for it.
+    const otherId = await send({ to: '+14155550705', message: 'While paused' });
+    await waitFor(async () => (await t.query(`SELECT 1 FROM "WhatsAppMessage" WHERE id = $1 AND status = 'read'`, [otherId])).length > 0, 'the other message to be read');
+    await new Promise((r) => setTimeout(r, 700));
+    expect(receiver.events.length).toBe(attemptsWhenPaused);
+    expect(await t.query(`SELECT id FROM webhook_deliveries WHERE "messageId" = $1`, [otherId])).toEqual([]);
 
     receiver.respond = () => 200;
     await t.api(`/api/v1/webhooks/${id}`, { method: 'PATCH', body: { enabled: true }, token: t.adminToken });
@@ -332,6 +336,21 @@ describe('outbound webhooks (e2e)', () => {
     const after = (await deliveries(id)).items.find((d: any) => d.id === target.id);
     expect(after).toMatchObject({ status: 'succeeded', attemptCount: 1 });
     expect(after.attempts).toHaveLength(2);
+  });
+
+  it('gives a job again to an overdue pending delivery whose job was lost (Redis lost its data)', async () => {
+    const { id, receiver } = await subscribe(['message.inbound']);
+    const body = JSON.stringify({ type: 'message.inbound', timestamp: new Date().toISOString(), data: { id: 'lost', body: 'lost job' } });
+    // A delivery as the recorder writes it, whose outbox job was relayed and then lost with Redis's data.
+    await t.query(`INSERT INTO webhook_deliveries ("subscriptionId", "eventId", "eventType", body, "nextAttemptAt") VALUES ($1, 'msg_lost', 'message.inbound', $2, now() - interval '10 minutes')`, [id, body]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(receiver.events).toEqual([]);
+    expect(await t.app.get(WebhookDeliverySweeper).sweep()).toBe(1);
+    const [event] = await waitFor(async () => (receiver.events.length > 0 ? receiver.events : undefined), 'the swept delivery');
+    expect({ id: event.id, body: event.data.body }).toEqual({ id: 'msg_lost', body: 'lost job' });
+    // Delivered: nothing overdue any more.
+    await waitFor(async () => (await deliveries(id, '?status=succeeded')).items.length === 1, 'the delivery to succeed');
+    expect(await t.app.get(WebhookDeliverySweeper).sweep()).toBe(0);
   });
 
   it('records nothing and does no delivery work for an event nobody subscribed to', async () => {

@@ -21,6 +21,6 @@ import { WebhookSubscriptionCache } from './webhook-subscription-cache';
 @Module({
   imports: [TypeOrmModule.forFeature([WebhookSubscription, WebhookDelivery, WebhookDeliveryAttempt]), OutboxModule, QueueModule],
   providers: [WebhookSubscriptionCache, WebhookDeliveryRepository, WebhookEventRecorder, WebhookJobRoutes, EventWebhooksService, WebhookDeliveryService, WebhookHttpSender],
-  exports: [EventWebhooksService, WebhookDeliveryService],
+  exports: [EventWebhooksService, WebhookDeliveryService, WebhookDeliveryRepository],
 })
 export class EventWebhooksModule {}

@@ -62,6 +62,9 @@ const BEHIND_EARLIER = `d."messageId" IS NOT NULL AND EXISTS (
   SELECT 1 FROM webhook_deliveries p
    WHERE p."subscriptionId" = d."subscriptionId" AND p."messageId" = d."messageId" AND p.status = 'pending' AND p.seq < d.seq)`;
 
+/** Advisory lock key of the overdue sweep (next to the other keys of the service: 7_413, 7_414). */
+const SWEEP_LOCK_KEY = 7_415;
+
 // TypeORM answers [rows, affected] to an UPDATE (also one after a WITH), and rows to anything else.
 
 /** Every statement on the deliveries and their attempts; the delivery rules read as policy in WebhookDeliveryService. */
@@ -190,6 +193,31 @@ export class WebhookDeliveryRepository {
       [subscriptionId, disable.now, disable.afterFailures, disable.reasons.exhausted, disable.reasons.run],
     );
     return rows[0]?.justDisabled ? rows[0].disabledReason : null;
+  }
+
+  /**
+   * Jobs again for pending deliveries overdue by `graceMs` that no attempt holds and no earlier
+   * event of their message waits before (their job was lost: Redis lost its data, or a process
+   * died between two steps). Returns how many. A job that was only late runs into a claim that
+   * lets one attempt through.
+   */
+  async requeueOverdue(graceMs: number, limit: number): Promise<number> {
+    return this.dataSource.transaction(async (tx) => {
+      // One sweep at a time across the worker processes.
+      const [{ locked }] = await tx.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [SWEEP_LOCK_KEY]);
+      if (!locked) return 0;
+      const rows: unknown[] = await tx.query(
+        `WITH d AS (
+           SELECT d.id FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d."subscriptionId" AND s.enabled
+            WHERE d.status = 'pending' AND d."nextAttemptAt" < now() - make_interval(secs => $1::float8 / 1000)
+              AND (d."leaseUntil" IS NULL OR d."leaseUntil" <= now()) AND NOT (${BEHIND_EARLIER})
+            ORDER BY d."nextAttemptAt" LIMIT $2)
+         INSERT INTO outbox (queue, "jobName", "jobId", payload) SELECT ${DELIVER_JOB('d.id::text')} FROM d RETURNING 1`,
+        [graceMs, limit],
+      );
+      if (rows.length > 0) this.signal.written(tx.queryRunner);
+      return rows.length;
+    });
   }
 
   /** Makes every pending delivery of a subscription due now, with a job each (re-enabling it). */

@@ -19,6 +19,8 @@ export enum DeliveryStatus {
 @Index('IDX_webhook_deliveries_subscription_seq', ['subscriptionId', 'seq'])
 // The ordering check: an earlier pending event of the same message on the same subscription.
 @Index('IDX_webhook_deliveries_pending_message', ['subscriptionId', 'messageId', 'seq'], { where: `status = 'pending'` })
+// The sweep for pending deliveries whose job was lost (Redis lost its data, a crash between steps).
+@Index('IDX_webhook_deliveries_pending_due', ['nextAttemptAt'], { where: `status = 'pending'` })
 export class WebhookDelivery {
   @PrimaryGeneratedColumn('uuid')
   id: string;
