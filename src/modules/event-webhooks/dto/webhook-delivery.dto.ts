@@ -1,31 +1,17 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsEnum, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsEnum, IsOptional } from 'class-validator';
+import { PageQueryDto } from '../../../common/http/page-query.dto';
 import { DeliveryStatus, WebhookDelivery } from '../entities/webhook-delivery.entity';
 import { WebhookDeliveryAttempt } from '../entities/webhook-delivery-attempt.entity';
 import { WebhookEventType } from '../webhook-event-type';
 
 const iso = (d: Date | string | null): string | null => (d ? new Date(d).toISOString() : null);
 
-export class ListDeliveriesQueryDto {
+export class ListDeliveriesQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ enum: DeliveryStatus })
   @IsOptional()
   @IsEnum(DeliveryStatus, { message: `status must be one of ${Object.values(DeliveryStatus).join(', ')}` })
   status?: DeliveryStatus;
-
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
-  cursor?: string;
-
-  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 200 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'limit must be an integer' })
-  @Min(1, { message: 'limit must be at least 1' })
-  @Max(200, { message: 'limit must be at most 200' })
-  limit?: number;
 }
 
 export class DeliveryAttemptDto {
