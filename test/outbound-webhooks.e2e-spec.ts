@@ -400,3 +400,35 @@ describe('outbound webhooks with private receivers refused, as in production (e2
     expect(receiver.refused).toEqual([]);
   });
 });
+
+describe('outbound webhooks disabled after a run of failed attempts (e2e)', () => {
+  let t: TestApp;
+  const receiver = new WebhookReceiver();
+
+  beforeAll(async () => {
+    t = await startTestApp({ WEBHOOK_DISABLE_AFTER_FAILURES: '3', WEBHOOK_RETRY_SCHEDULE_MS: '0,100,100,100,100,100,100,100' });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await receiver.stop();
+  });
+
+  it('disables the subscription after WEBHOOK_DISABLE_AFTER_FAILURES failed attempts in a row, long before the schedule ends', async () => {
+    const url = await receiver.start();
+    const created = await t.api('/api/v1/webhooks', { body: { url, events: ['message.inbound'] }, token: t.adminToken });
+    receiver.secret = created.body.secret;
+    receiver.respond = () => 500;
+    const params = { MessageSid: 'SM' + 'f6'.repeat(16), AccountSid: t.config.twilio.sandbox.accountSid, From: 'whatsapp:+447911100081', To: 'whatsapp:+14155238886', Body: 'hello' };
+    await t.api('/api/v1/whatsapp/webhook', { body: formBody(params), headers: { ...FORM, 'x-twilio-signature': twilioSignature(t.config.twilio.webhookAuthTokens[0], t.config.twilio.webhookUrl, params) } });
+    const disabled = await waitFor(async () => {
+      const s = (await t.api(`/api/v1/webhooks/${created.body.id}`, { token: t.adminToken })).body;
+      return s.enabled === false ? s : undefined;
+    }, 'the subscription to be disabled');
+    expect(disabled).toMatchObject({ consecutiveFailures: 3, disabledReason: expect.stringMatching(/^3 consecutive failed attempts; last: HTTP 500/) });
+    await new Promise((r) => setTimeout(r, 400));
+    // Kept pending, no longer attempted.
+    expect(receiver.events).toHaveLength(3);
+    const [delivery] = await t.query(`SELECT status, attempts FROM webhook_deliveries`);
+    expect(delivery).toEqual({ status: 'pending', attempts: 3 });
+  });
+});
