@@ -142,16 +142,20 @@ export class WebhookDeliveryRepository {
    */
   async recordAttempt(tx: EntityManager, claimed: ClaimedDelivery, attempt: AttemptRecord): Promise<{ status: DeliveryStatus; nextAttemptAt: Date | null }> {
     const status = attempt.ok ? DeliveryStatus.Succeeded : attempt.retryInMs === null ? DeliveryStatus.Failed : DeliveryStatus.Pending;
-    const [[{ nextAttemptAt }]]: [{ nextAttemptAt: Date | null }[], number] = await tx.query(
+    const [[row]]: [{ nextAttemptAt: Date | null }[], number] = await tx.query(
       `WITH a AS (
          INSERT INTO webhook_delivery_attempts ("deliveryId", "startedAt", "statusCode", "durationMs", error, "nextRetryAt")
-         VALUES ($1, $2, $3, $4, $5, CASE WHEN $7::int IS NULL THEN NULL ELSE now() + make_interval(secs => $7::float8 / 1000) END))
+         SELECT id, $2, $3, $4, $5, CASE WHEN $7::int IS NULL THEN NULL ELSE now() + make_interval(secs => $7::float8 / 1000) END
+           FROM webhook_deliveries WHERE id = $1)
        UPDATE webhook_deliveries SET status = $6, attempts = attempts + 1, "leaseUntil" = NULL, "updatedAt" = now(),
               "nextAttemptAt" = CASE WHEN $7::int IS NULL THEN NULL ELSE now() + make_interval(secs => $7::float8 / 1000) END,
               "lastStatusCode" = $3, "lastError" = $5
         WHERE id = $1 RETURNING "nextAttemptAt"`,
       [claimed.id, attempt.startedAt, attempt.statusCode, attempt.durationMs, attempt.error, status, status === DeliveryStatus.Pending ? attempt.retryInMs : null],
     );
+    // Deleted with its subscription while the request was out: nothing left to record.
+    if (!row) return { status, nextAttemptAt: null };
+    const { nextAttemptAt } = row;
     if (status === DeliveryStatus.Pending) {
       await this.scheduleAttempt(tx, claimed.id, nextAttemptAt!);
     } else if (claimed.messageId) {
