@@ -64,6 +64,7 @@ describe('outbound webhooks (e2e)', () => {
       enabled: true,
       disabledReason: null,
       disabledAt: null,
+      previousSecretExpiresAt: null,
       consecutiveFailures: 0,
       createdBy: expect.any(String),
       createdAt: expect.any(String),
@@ -119,6 +120,8 @@ describe('outbound webhooks (e2e)', () => {
       ['DELETE', `/api/v1/webhooks/${unknown}`],
       ['GET', `/api/v1/webhooks/not-a-uuid/deliveries`],
       ['POST', `/api/v1/webhooks/${unknown}/deliveries/${unknown}/replay`],
+      ['POST', `/api/v1/webhooks/${unknown}/rotate-secret`],
+      ['POST', `/api/v1/webhooks/not-a-uuid/rotate-secret`],
     ]) {
       const res = await t.api(path, { method, token: t.adminToken, body: method === 'PATCH' ? { enabled: true } : undefined });
       expect({ path, status: res.status, code: res.body.code }).toEqual({ path, status: 404, code: 'WEBHOOK_NOT_FOUND' });
@@ -137,6 +140,7 @@ describe('outbound webhooks (e2e)', () => {
       ['DELETE', `/api/v1/webhooks/${id}`],
       ['GET', `/api/v1/webhooks/${id}/deliveries`],
       ['POST', `/api/v1/webhooks/${id}/deliveries/${unknown}/replay`],
+      ['POST', `/api/v1/webhooks/${id}/rotate-secret`],
     ]) {
       const res = await t.api(path, { method, token: senderToken, body: method === 'GET' || method === 'DELETE' ? undefined : { url: 'http://127.0.0.1:9/x', events: ['message.status'] } });
       expect({ method, path, status: res.status, code: res.body.code }).toEqual({ method, path, status: 403, code: 'FORBIDDEN' });
@@ -336,6 +340,30 @@ describe('outbound webhooks (e2e)', () => {
     const after = (await deliveries(id)).items.find((d: any) => d.id === target.id);
     expect(after).toMatchObject({ status: 'succeeded', attemptCount: 1 });
     expect(after.attempts).toHaveLength(2);
+  });
+
+  it('rotates the secret: the new one is shown once, and deliveries verify with the old one too for a day', async () => {
+    const { id, secret: oldSecret, receiver } = await subscribe(['message.inbound']);
+    const res = await t.api(`/api/v1/webhooks/${id}/rotate-secret`, { method: 'POST', token: t.adminToken });
+    expect(res.status).toBe(200);
+    expect(res.body.secret).toMatch(/^whsec_/);
+    expect(res.body.secret).not.toBe(oldSecret);
+    const dayMs = Date.parse(res.body.previousSecretExpiresAt) - Date.now();
+    expect(dayMs).toBeGreaterThan(23.9 * 3600_000);
+    expect(dayMs).toBeLessThanOrEqual(24 * 3600_000);
+    const read = await t.api(`/api/v1/webhooks/${id}`, { token: t.adminToken });
+    expect(read.text).not.toContain(res.body.secret.slice(6));
+
+    const inbound = (n: number) => postInbound({ MessageSid: 'SM' + `a${n}`.repeat(16), AccountSid: t.config.twilio.sandbox.accountSid, From: 'whatsapp:+447911100082', To: 'whatsapp:+14155238886', Body: `rotated ${n}` });
+    // The receiver still holds the old secret: it verifies.
+    await inbound(1);
+    await waitFor(async () => receiver.events.length === 1, 'an event verified with the old secret');
+    expect(String(receiver.events[0].headers['webhook-signature']).split(' ')).toHaveLength(2);
+    // It switches to the new one: verifies as well.
+    receiver.secret = res.body.secret;
+    await inbound(2);
+    await waitFor(async () => receiver.events.length === 2, 'an event verified with the new secret');
+    expect(receiver.refused).toEqual([]);
   });
 
   it('gives a job again to an overdue pending delivery whose job was lost (Redis lost its data)', async () => {

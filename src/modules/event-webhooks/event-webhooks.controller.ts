@@ -79,6 +79,19 @@ export class EventWebhooksController {
     return WebhookDto.from(await this.webhooks.remove(id));
   }
 
+  @Post(':id/rotate-secret')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary: 'Replace the signing secret',
+    description: 'The new secret is in this answer only; for 24 hours deliveries carry a signature with the old secret too, so receivers can switch without a gap.',
+  })
+  @ApiOkResponse({ type: CreatedWebhookDto })
+  @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'WEBHOOK_NOT_FOUND' })
+  async rotateSecret(@Param('id') id: string): Promise<CreatedWebhookDto> {
+    const rotated = await this.webhooks.rotateSecret(id);
+    return { ...WebhookDto.from(rotated), secret: rotated.secret };
+  }
+
   @Get(':id/deliveries')
   @ApiOperation({ summary: 'A subscription\'s deliveries, newest first, each with its attempts', description: 'Paged with nextCursor; filter by status.' })
   @ApiOkResponse({ type: WebhookDeliveryPageDto })

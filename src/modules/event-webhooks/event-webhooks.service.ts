@@ -18,6 +18,8 @@ import { WebhookSubscriptionCache } from './webhook-subscription-cache';
 /** Subscriptions per deployment: each event is written once per subscription, on the status path. */
 export const MAX_SUBSCRIPTIONS = 20;
 const DEFAULT_PAGE = 50;
+/** After a rotation the old secret signs too (a second signature) for this long, while receivers switch. */
+export const SECRET_ROTATION_OVERLAP_MS = 24 * 3600_000;
 /** Serialises creations so that two at once cannot pass the limit together. */
 const CREATE_LOCK_KEY = 7_414;
 
@@ -37,8 +39,7 @@ export class EventWebhooksService {
   async create(dto: CreateWebhookDto, createdBy: string | null): Promise<CreatedSubscription> {
     const url = await this.checkUrl(dto.url);
     const events = checkEvents(dto.events);
-    // 24 random bytes is what Standard Webhooks libraries generate; 32 is at the top of the range.
-    const secret = `whsec_${randomBytes(32).toString('base64')}`;
+    const secret = newSecret();
     const saved = await this.subscriptions.manager.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [CREATE_LOCK_KEY]);
       if ((await tx.count(WebhookSubscription)) >= MAX_SUBSCRIPTIONS) {
@@ -56,7 +57,7 @@ export class EventWebhooksService {
 
   async get(id: string): Promise<WebhookSubscription> {
     const found = isUUID(id) ? await this.subscriptions.findOne({ where: { id } }) : null;
-    if (!found) throw new DomainException(ErrorCode.WebhookSubscriptionNotFound, `No webhook subscription ${id}`, { id });
+    if (!found) throw notFound(id);
     return found;
   }
 
@@ -76,6 +77,13 @@ export class EventWebhooksService {
     });
     await this.cache.reload();
     return this.get(id);
+  }
+
+  /** A new secret, answered once; the old one keeps signing for SECRET_ROTATION_OVERLAP_MS. */
+  async rotateSecret(id: string): Promise<CreatedSubscription> {
+    const secret = newSecret();
+    if (!isUUID(id) || !(await this.deliveries.rotateSecret(id, secret, SECRET_ROTATION_OVERLAP_MS))) throw notFound(id);
+    return { ...(await this.get(id)), secret };
   }
 
   async remove(id: string): Promise<WebhookSubscription> {
@@ -115,6 +123,15 @@ export class EventWebhooksService {
       throw new DomainException(ErrorCode.ValidationFailed, err.message, { field: 'url' });
     }
   }
+}
+
+function notFound(id: string): DomainException {
+  return new DomainException(ErrorCode.WebhookSubscriptionNotFound, `No webhook subscription ${id}`, { id });
+}
+
+/** `whsec_` and base64 of 32 random bytes (Standard Webhooks libraries make 24; 32 is the top of the range). */
+function newSecret(): string {
+  return `whsec_${randomBytes(32).toString('base64')}`;
 }
 
 /** The event types asked for, each once; unknown names are refused, all of them named. */

@@ -23,7 +23,8 @@ export interface ClaimedDelivery {
   messageId: string | null;
   subscriptionId: string;
   url: string;
-  secret: string;
+  /** The current secret, and the one before a rotation while it is still honoured. */
+  secrets: string[];
 }
 
 export interface AttemptRecord {
@@ -110,7 +111,8 @@ export class WebhookDeliveryRepository {
         WHERE d.id = $1 AND s.id = d."subscriptionId" AND s.enabled
           AND d.status = 'pending' AND d."nextAttemptAt" <= now() AND (d."leaseUntil" IS NULL OR d."leaseUntil" <= now())
           AND NOT (${BEHIND_EARLIER})
-        RETURNING d.id, d."eventId", d.body, d.attempts, d."messageId", d."subscriptionId", s.url, s.secret`,
+        RETURNING d.id, d."eventId", d.body, d.attempts, d."messageId", d."subscriptionId", s.url,
+                  array_remove(ARRAY[s.secret, CASE WHEN s."previousSecretExpiresAt" > now() THEN s."previousSecret" END], NULL) AS secrets`,
       [id, leaseMs],
     );
     return rows[0] ?? null;
@@ -222,6 +224,16 @@ export class WebhookDeliveryRepository {
       if (rows.length > 0) this.signal.written(tx.queryRunner);
       return rows.length;
     });
+  }
+
+  /** Replaces the signing secret; the old one keeps signing (a second signature) for `overlapMs`. */
+  async rotateSecret(subscriptionId: string, secret: string, overlapMs: number): Promise<boolean> {
+    const [, affected]: [unknown, number] = await this.dataSource.query(
+      `UPDATE webhook_subscriptions SET "previousSecret" = secret, "previousSecretExpiresAt" = now() + make_interval(secs => $3::float8 / 1000), secret = $2, "updatedAt" = now()
+        WHERE id = $1`,
+      [subscriptionId, secret, overlapMs],
+    );
+    return affected > 0;
   }
 
   /** Makes every pending delivery of a subscription due now, with a job each (re-enabling it). */

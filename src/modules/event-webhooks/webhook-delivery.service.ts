@@ -45,7 +45,7 @@ export class WebhookDeliveryService {
     }
 
     const startedAt = new Date();
-    const headers = signedHeaders(claimed.secret, claimed.eventId, startedAt, claimed.body);
+    const headers = signedHeaders(claimed.secrets, claimed.eventId, startedAt, claimed.body);
     const sent = await this.sender.post(claimed.url, headers, claimed.body, {
       timeoutMs: settings.timeoutMs,
       policy: { allowPrivate: settings.allowPrivateUrls, requireHttps: settings.requireHttps },
@@ -71,11 +71,15 @@ export class WebhookDeliveryService {
   }
 }
 
-/** The Standard Webhooks headers of one attempt: webhook-signature is v1,<base64 HMAC-SHA256 of "id.timestamp.body">. */
-export function signedHeaders(secret: string, eventId: string, at: Date, body: string): Record<string, string> {
+/**
+ * The Standard Webhooks headers of one attempt: webhook-signature is v1,<base64 HMAC-SHA256 of
+ * "id.timestamp.body">, once per secret, space-separated (after a rotation a receiver still holding
+ * the old secret verifies too).
+ */
+export function signedHeaders(secrets: readonly string[], eventId: string, at: Date, body: string): Record<string, string> {
   return {
     'webhook-id': eventId,
     'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
-    'webhook-signature': new Webhook(secret).sign(eventId, at, body),
+    'webhook-signature': secrets.map((secret) => new Webhook(secret).sign(eventId, at, body)).join(' '),
   };
 }

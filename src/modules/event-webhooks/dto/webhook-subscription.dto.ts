@@ -75,6 +75,9 @@ export class WebhookDto {
   @ApiProperty({ nullable: true, type: String })
   disabledAt: string | null;
 
+  @ApiProperty({ nullable: true, type: String, description: 'After a secret rotation: until when deliveries are also signed with the previous secret' })
+  previousSecretExpiresAt: string | null;
+
   @ApiProperty({ description: 'Failed attempts since the last successful one' })
   consecutiveFailures: number;
 
@@ -96,6 +99,7 @@ export class WebhookDto {
       enabled: s.enabled,
       disabledReason: s.disabledReason,
       disabledAt: s.disabledAt ? new Date(s.disabledAt).toISOString() : null,
+      previousSecretExpiresAt: s.previousSecretExpiresAt && new Date(s.previousSecretExpiresAt) > new Date() ? new Date(s.previousSecretExpiresAt).toISOString() : null,
       consecutiveFailures: s.consecutiveFailures,
       createdBy: s.createdBy,
       createdAt: new Date(s.createdAt).toISOString(),

@@ -23,6 +23,13 @@ export class WebhookSubscription {
   @Column({ type: 'varchar', length: 128, select: false })
   secret: string;
 
+  /** The secret before the last rotation: deliveries carry a signature with it too until previousSecretExpiresAt. */
+  @Column({ type: 'varchar', length: 128, nullable: true, select: false })
+  previousSecret: string | null;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  previousSecretExpiresAt: Date | null;
+
   @Column({ type: 'boolean', default: true })
   enabled: boolean;
 
