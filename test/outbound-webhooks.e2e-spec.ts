@@ -164,8 +164,9 @@ describe('outbound webhooks (e2e)', () => {
     expect(receiver.refused).toEqual([]);
     const statuses = events.map((e) => e.data.status);
     expect(statuses.slice(-2)).toEqual(['delivered', 'read']);
-    expect(statuses).toContain('sent');
-    // Each event names the status before it, and no event is delivered twice.
+    // From queued (a late `sent` after `delivered` changes no status, so it makes no event); each
+    // event names the status before it, and no event is delivered twice.
+    expect(events[0].data.previousStatus).toBe('queued');
     events.forEach((e, i) => i > 0 && expect(e.data.previousStatus).toBe(statuses[i - 1]));
     expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
 
@@ -186,7 +187,7 @@ describe('outbound webhooks (e2e)', () => {
       from: row.from,
       clientReference: 'order-77',
       metadata,
-      timestamps: { queuedAt: expect.any(String), sentAt: expect.any(String), deliveredAt: expect.any(String), readAt: expect.any(String), failedAt: null },
+      timestamps: { scheduledAt: null, queuedAt: expect.any(String), sentAt: expect.any(String), deliveredAt: expect.any(String), readAt: expect.any(String), failedAt: null, canceledAt: null },
     });
 
     // Every delivery succeeded at its first attempt, and the listing shows it.
@@ -237,6 +238,17 @@ describe('outbound webhooks (e2e)', () => {
     });
     // Only the inbound subscription got a delivery for the inbound message.
     expect(await t.query(`SELECT "subscriptionId" FROM webhook_deliveries WHERE "messageId" = $1`, [stored.id])).toEqual([{ subscriptionId: inboundSub.id }]);
+  });
+
+  it('tells a scheduled send\'s cancel as message.status canceled, with its scheduled time', async () => {
+    const { receiver } = await subscribe(['message.status']);
+    const sendAt = new Date(Date.now() + 3_600_000).toISOString();
+    const res = await t.api('/api/v1/whatsapp/send', { body: { to: '+14155550706', message: 'Tomorrow', sendAt, clientReference: 'appt-1' }, token: t.adminToken });
+    expect(res.status).toBe(202);
+    const canceled = await t.api(`/api/v1/whatsapp/messages/${res.body.id}`, { method: 'DELETE', token: t.adminToken });
+    expect(canceled.status).toBe(200);
+    const [event] = await waitFor(async () => (receiver.accepted(res.body.id).length > 0 ? receiver.accepted(res.body.id) : undefined), 'the canceled event');
+    expect(event.data).toMatchObject({ status: 'canceled', previousStatus: 'scheduled', clientReference: 'appt-1', timestamps: { scheduledAt: sendAt, canceledAt: expect.any(String), sentAt: null } });
   });
 
   it('retries a failing event with the same webhook-id and never delivers read before delivered', async () => {

@@ -41,6 +41,9 @@ export interface MessageStatusAppliedEvent {
   deliveredAt: Date | null;
   readAt: Date | null;
   failedAt: Date | null;
+  /** When a scheduled send is due (sendAt), and when it was canceled. */
+  scheduledAt: Date | null;
+  canceledAt: Date | null;
 }
 
 export interface TwilioCallCompletedEvent {

@@ -29,7 +29,15 @@ export function statusEvents(e: MessageStatusAppliedEvent): WebhookEvent[] {
     from: e.from,
     clientReference: e.clientReference,
     metadata: e.metadata,
-    timestamps: { queuedAt: iso(e.queuedAt), sentAt: iso(e.sentAt), deliveredAt: iso(e.deliveredAt), readAt: iso(e.readAt), failedAt: iso(e.failedAt) },
+    timestamps: {
+      scheduledAt: iso(e.scheduledAt),
+      queuedAt: iso(e.queuedAt),
+      sentAt: iso(e.sentAt),
+      deliveredAt: iso(e.deliveredAt),
+      readAt: iso(e.readAt),
+      failedAt: iso(e.failedAt),
+      canceledAt: iso(e.canceledAt),
+    },
   };
   const types = FAILED_STATUSES.has(e.status) ? [WebhookEventType.MessageStatus, WebhookEventType.MessageFailed] : [WebhookEventType.MessageStatus];
   return types.map((type) => ({ type, messageId: e.messageId, body: JSON.stringify({ type, timestamp: e.at.toISOString(), data }) }));

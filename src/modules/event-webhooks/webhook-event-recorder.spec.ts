@@ -24,6 +24,8 @@ function applied(messageId: string, previousStatus: string, status: string, stat
     deliveredAt: null,
     readAt: null,
     failedAt: null,
+    scheduledAt: null,
+    canceledAt: null,
   };
 }
 

@@ -281,6 +281,8 @@ export class MessageLifecycleService {
       deliveredAt: message.deliveredAt,
       readAt: message.readAt,
       failedAt: message.failedAt,
+      scheduledAt: message.scheduledAt ?? null,
+      canceledAt: message.canceledAt ?? null,
     };
   }
 
