@@ -10,6 +10,9 @@ import { LoggingModule } from './common/logging/logging.module';
 import { RedisModule } from './common/redis/redis.module';
 import { AuthApiModule } from './modules/auth/auth-api.module';
 import { AuthModule } from './modules/auth/auth.module';
+import { EventWebhooksApiModule } from './modules/event-webhooks/event-webhooks-api.module';
+import { EventWebhooksModule } from './modules/event-webhooks/event-webhooks.module';
+import { EventWebhooksJobsModule } from './modules/event-webhooks/jobs/event-webhooks-jobs.module';
 import { UserThrottlerGuard } from './modules/auth/guards/user-throttler.guard';
 import { RedisThrottlerStorage } from './modules/auth/redis-throttler.storage';
 import { HealthModule } from './modules/health/health.module';
@@ -44,6 +47,7 @@ export class AppModule {
         AuthModule,
         TwilioModule,
         WhatsAppModule,
+        EventWebhooksModule,
         QueueModule,
         HealthModule,
         MetricsModule.forRoot(config),
@@ -61,9 +65,10 @@ export class AppModule {
               WhatsAppApiModule,
               TemplatesApiModule,
               WebhookModule,
+              EventWebhooksApiModule,
             ]
           : []),
-        ...(jobs ? [WhatsAppJobsModule, OutboxRelayModule] : []),
+        ...(jobs ? [WhatsAppJobsModule, EventWebhooksJobsModule, OutboxRelayModule] : []),
       ],
       providers: apiGuards,
     };

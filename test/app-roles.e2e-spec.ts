@@ -97,7 +97,7 @@ describe('process roles: api and worker (e2e)', () => {
     // Details are for an admin: the worker checks the API's tokens (one JWT secret).
     const ready = await worker.api('/api/v1/health/ready', { token: api.adminToken });
     expect(ready.status).toBe(200);
-    expect(ready.body.details.workers).toMatchObject({ status: 'up', running: 1 });
+    expect(ready.body.details.workers).toMatchObject({ status: 'up', running: 2 }); // the whatsapp and webhooks queues' workers
     expect((await worker.api('/api/v1/health')).status).toBe(200);
     for (const [method, path] of [
       ['POST', '/api/v1/auth/login'],

@@ -129,6 +129,19 @@ export interface ObservabilitySettings {
   metricsPort?: number;
 }
 
+export interface OutboundWebhookSettings {
+  /** Milliseconds before each attempt of a delivery: its length is the number of attempts. */
+  retryScheduleMs: number[];
+  timeoutMs: number;
+  /** Consecutive failed attempts that disable a subscription (0: only an exhausted delivery does). */
+  disableAfterFailures: number;
+  /** Receivers on loopback, private or link-local addresses are allowed (never in production unless asked). */
+  allowPrivateUrls: boolean;
+  /** Receiver URLs must be https (production, unless private URLs are allowed: a local test receiver). */
+  requireHttps: boolean;
+  workers: number;
+}
+
 export interface AppConfig {
   app: AppSettings;
   database: DatabaseSettings;
@@ -138,6 +151,7 @@ export interface AppConfig {
   whatsapp: WhatsAppSettings;
   http: HttpSettings;
   observability: ObservabilitySettings;
+  outboundWebhooks: OutboundWebhookSettings;
 }
 
 export const SANDBOX_DEFAULT_ACCOUNT_SID = 'AC00000000000000000000000000000000';
@@ -451,7 +465,23 @@ export function buildConfiguration(raw: Record<string, string | undefined>, cwd 
       metricsToken: env.METRICS_TOKEN,
       metricsPort: env.METRICS_PORT,
     },
+    outboundWebhooks: {
+      retryScheduleMs: parseRetrySchedule(env.WEBHOOK_RETRY_SCHEDULE_MS),
+      timeoutMs: env.WEBHOOK_TIMEOUT_MS ?? 10_000,
+      disableAfterFailures: env.WEBHOOK_DISABLE_AFTER_FAILURES ?? 0,
+      allowPrivateUrls: env.WEBHOOK_ALLOW_PRIVATE_URLS ?? !isProduction,
+      requireHttps: isProduction && !(env.WEBHOOK_ALLOW_PRIVATE_URLS ?? false),
+      workers: env.WEBHOOK_WORKERS ?? 20,
+    },
   };
+}
+
+/** The Standard Webhooks (Svix) schedule: at once, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: about 28 hours in all. */
+export const DEFAULT_WEBHOOK_RETRY_SCHEDULE_MS = [0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
+
+function parseRetrySchedule(raw: string | undefined): number[] {
+  if (raw === undefined) return DEFAULT_WEBHOOK_RETRY_SCHEDULE_MS;
+  return raw.split(',').map((v) => Number(v.trim()));
 }
 
 /** Loads `.env` (when present) into the environment without overriding what is already set. */

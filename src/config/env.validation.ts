@@ -254,6 +254,26 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer number of milliseconds' }) @Min(0) @Max(600000)
   SHUTDOWN_TIMEOUT_MS?: number;
 
+  /** Outbound webhooks: milliseconds before each attempt of a delivery, comma-separated (the first is usually 0). */
+  @IsOptional() @Transform(trimmed) @Matches(/^\s*\d{1,9}\s*(,\s*\d{1,9}\s*){0,29}$/, { message: 'must be 1 to 30 whole numbers of milliseconds separated by commas' })
+  WEBHOOK_RETRY_SCHEDULE_MS?: string;
+
+  /** Outbound webhooks: how long one delivery attempt waits for the receiver's answer. */
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer number of milliseconds' }) @Min(100) @Max(60000)
+  WEBHOOK_TIMEOUT_MS?: number;
+
+  /** Outbound webhooks: consecutive failed attempts (no success between) that disable a subscription; 0: only an exhausted delivery does. */
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer' }) @Min(0) @Max(100000)
+  WEBHOOK_DISABLE_AFTER_FAILURES?: number;
+
+  /** Outbound webhooks: allow loopback, private and link-local receiver addresses and plain http (default: outside production only). */
+  @IsOptional() @Transform(toBool) @IsBoolean({ message: 'must be true or false' })
+  WEBHOOK_ALLOW_PRIVATE_URLS?: boolean;
+
+  /** Outbound webhooks: deliveries attempted at once per worker process. */
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer' }) @Min(1) @Max(500)
+  WEBHOOK_WORKERS?: number;
+
   @IsOptional() @Transform(trimmed) @Matches(/^AC[0-9a-fA-F]{32}$/, { message: 'must be AC followed by 32 hex characters' })
   SANDBOX_ACCOUNT_SID?: string;
 

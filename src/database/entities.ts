@@ -1,4 +1,7 @@
 import { User } from '../modules/auth/entities/user.entity';
+import { WebhookDelivery } from '../modules/event-webhooks/entities/webhook-delivery.entity';
+import { WebhookDeliveryAttempt } from '../modules/event-webhooks/entities/webhook-delivery-attempt.entity';
+import { WebhookSubscription } from '../modules/event-webhooks/entities/webhook-subscription.entity';
 import { ApiKey } from '../modules/auth/entities/api-key.entity';
 import { OutboxEntry } from './outbox/outbox-entry.entity';
 import { Contact } from '../modules/whatsapp/entities/contact.entity';
@@ -7,4 +10,4 @@ import { WhatsAppMessage } from '../modules/whatsapp/entities/whatsapp-message.e
 import { IdempotencyKey } from '../modules/whatsapp/idempotency/idempotency-key.entity';
 
 /** Listed explicitly (no globs) so the app, the CLI and the tests load the same entities from ts or js. */
-export const ENTITIES = [User, ApiKey, WhatsAppMessage, MessageEvent, Contact, OutboxEntry, IdempotencyKey];
+export const ENTITIES = [User, ApiKey, WhatsAppMessage, MessageEvent, Contact, OutboxEntry, IdempotencyKey, WebhookSubscription, WebhookDelivery, WebhookDeliveryAttempt];

@@ -7,6 +7,7 @@ import { AttachSid1764400000000 } from '../../migrations/1764400000000-AttachSid
 import { ClientReference1764425000000 } from '../../migrations/1764425000000-ClientReference';
 import { IdempotencyKeyMessage1764430000000 } from '../../migrations/1764430000000-IdempotencyKeyMessage';
 import { ApiKeys1764440000000 } from '../../migrations/1764440000000-ApiKeys';
+import { OutboundWebhooks1764450000000 } from '../../migrations/1764450000000-OutboundWebhooks';
 import { ScheduledSends1764460000000 } from '../../migrations/1764460000000-ScheduledSends';
 
 /** In order. The TypeORM CLI generates new files in migrations/; add each one here. */
@@ -20,5 +21,6 @@ export const MIGRATIONS = [
   ClientReference1764425000000,
   IdempotencyKeyMessage1764430000000,
   ApiKeys1764440000000,
+  OutboundWebhooks1764450000000,
   ScheduledSends1764460000000,
 ];

@@ -223,13 +223,15 @@ describe('npm run test:security: the attack battery against the built service', 
       '/api/v1/auth/login': ['email', 'password'],
       '/api/v1/users': ['email', 'role', 'password'],
       '/api/v1/api-keys': ['name', 'role', 'expiresAt'],
+      '/api/v1/webhooks': ['url', 'events', 'description'],
     };
     const queryParams: Record<string, string[]> = {
       '/api/v1/whatsapp/messages': ['direction', 'status', 'to', 'from', 'since', 'until', 'cursor', 'limit'],
       '/api/v1/whatsapp/delivery-metrics': ['since', 'until', 'from'],
       '/api/v1/whatsapp/templates': ['language', 'q', 'refresh'],
+      '/api/v1/webhooks/00000000-0000-4000-8000-000000000000/deliveries': ['status', 'cursor', 'limit'],
     };
-    const pathRoutes = ['/api/v1/whatsapp/delivery-status/', '/api/v1/whatsapp/messages/{}/events', '/api/v1/whatsapp/contacts/', '/api/v1/users/'];
+    const pathRoutes = ['/api/v1/whatsapp/delivery-status/', '/api/v1/whatsapp/messages/{}/events', '/api/v1/whatsapp/contacts/', '/api/v1/users/', '/api/v1/webhooks/'];
     const requests: { label: string; run: () => Promise<Answer> }[] = [];
     const send = (path: string, body: unknown, raw?: string) => ({
       label: `POST ${path} ${(raw ?? JSON.stringify(body)).slice(0, 80)}`,

@@ -27,15 +27,23 @@ export interface MessageStatusAppliedEvent {
   messageId: string;
   messageSid: string | null;
   from: string;
+  to: string;
+  clientReference: string | null;
+  metadata: Record<string, string | number | boolean | null> | null;
   previousStatus: string;
   status: string;
   statusChanged: boolean;
   errorCode: number | null;
+  /** When the change was applied. */
+  at: Date;
   queuedAt: Date | null;
   sentAt: Date | null;
   deliveredAt: Date | null;
   readAt: Date | null;
   failedAt: Date | null;
+  /** When a scheduled send is due (sendAt), and when it was canceled. */
+  scheduledAt: Date | null;
+  canceledAt: Date | null;
 }
 
 export interface TwilioCallCompletedEvent {

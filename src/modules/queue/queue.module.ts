@@ -24,20 +24,22 @@ BullModule.workerClass = QueueWorker;
         };
       },
     }),
-    BullModule.registerQueueAsync({
-      name: QueueName.WhatsApp,
-      inject: [ConfigService, RedisClients],
-      useFactory: (config: ConfigService<AppConfig, true>, clients: RedisClients) => {
-        const redis = config.get('redis', { infer: true });
-        return {
-          prefix: redis.prefix,
-          // The producer side fails fast when Redis is down, so the outbox relay can back off
-          // instead of hanging with a Postgres transaction open. Workers get other options
-          // (QueueWorker).
-          connection: clients.bullConnection(redis, { enableOfflineQueue: false }),
-        };
-      },
-    }),
+    BullModule.registerQueueAsync(
+      ...[QueueName.WhatsApp, QueueName.Webhooks].map((name) => ({
+        name,
+        inject: [ConfigService, RedisClients],
+        useFactory: (config: ConfigService<AppConfig, true>, clients: RedisClients) => {
+          const redis = config.get('redis', { infer: true });
+          return {
+            prefix: redis.prefix,
+            // The producer side fails fast when Redis is down, so the outbox relay can back off
+            // instead of hanging with a Postgres transaction open. Workers get other options
+            // (QueueWorker).
+            connection: clients.bullConnection(redis, { enableOfflineQueue: false }),
+          };
+        },
+      })),
+    ),
   ],
   providers: [RedisEpochWatch],
   exports: [BullModule, RedisEpochWatch],

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DomainException } from '../../common/errors/domain.exception';
 import { ErrorCode } from '../../common/errors/error-code';
+import { MessageChangeHooks } from '../../common/events/message-change-hooks';
 import { MessageDirection, MessageStatus } from './message-status';
 import { ContactRepository } from './messages/contact.repository';
 import { WhatsAppMessageRepository } from './messages/whatsapp-message.repository';
@@ -33,6 +34,7 @@ export class InboundMessageService {
   constructor(
     private readonly messages: WhatsAppMessageRepository,
     private readonly contacts: ContactRepository,
+    private readonly hooks: MessageChangeHooks,
   ) {}
 
   async receive(params: Record<string, string>): Promise<InboundResult> {
@@ -76,6 +78,9 @@ export class InboundMessageService {
         },
       ]);
       if (!row) return { outcome: InboundOutcome.Duplicate };
+      await this.hooks.inboundStored(tx, [
+        { messageId: row.id, messageSid: sid, from, to: params.To ?? '', body, mediaUrls, mediaContentTypes, profileName: params.ProfileName ?? null, waId: params.WaId ?? null, metadata, status: MessageStatus.Received, receivedAt: now },
+      ]);
 
       const optedOut = OPT_OUT_KEYWORDS.has(keyword);
       const optedIn = OPT_IN_KEYWORDS.has(keyword);

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { DomainException } from '../../common/errors/domain.exception';
 import { ErrorCode } from '../../common/errors/error-code';
 import { DomainEvents } from '../../common/events/domain-events';
+import { MessageChangeHooks } from '../../common/events/message-change-hooks';
 import { OutboxWriter } from '../../database/outbox/outbox.writer';
 import { AuthenticatedUser } from '../auth/auth.types';
 import { DeliveryStatusDto } from './dto/delivery-status.dto';
@@ -29,6 +30,7 @@ export class MessageCancelService {
     private readonly outbox: OutboxWriter,
     private readonly pendingJobs: PendingSendJobs,
     private readonly events: DomainEvents,
+    private readonly hooks: MessageChangeHooks,
   ) {}
 
   /**
@@ -56,6 +58,8 @@ export class MessageCancelService {
         },
       ]);
       await this.messageEvents.markApplied(tx, [event.id]);
+      // Outbound webhooks record their message.status event with the cancel.
+      await this.hooks.statusesApplied(tx, [MessageLifecycleService.appliedEvent(row, found.status, true)]);
       // A scheduled send's job waits in the outbox until its time: it goes with the cancel.
       await this.outbox.cancel(tx, sendJobId(row.id));
       return row;

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AppConfig } from '../../config/configuration';
+import { MessageChangeHooks } from '../../common/events/message-change-hooks';
 import { DomainEvents } from '../../common/events/domain-events';
 import { RetryClass } from '../twilio/twilio-error-codes';
 import { TwilioMessagingClient } from '../twilio/twilio-messaging.client';
@@ -102,6 +103,7 @@ export class MessageDispatchService {
     private readonly lifecycle: MessageLifecycleService,
     private readonly config: ConfigService<AppConfig, true>,
     private readonly events: DomainEvents,
+    private readonly hooks: MessageChangeHooks,
   ) {}
 
   async dispatch(messageId: string, attempt: DispatchAttempt): Promise<DispatchResult> {
@@ -275,10 +277,19 @@ export class MessageDispatchService {
    */
   private async recordFailure(message: WhatsAppMessage, err: TwilioRequestError, final: boolean, ambiguousSince: Date | null, busyUntil: Date | null): Promise<void> {
     const failedAt = final ? new Date() : null;
-    const changed = await this.messages.recordFailure(message.id, { errorCode: err.twilioCode ?? null, errorMessage: err.message, ambiguousSince, busyUntil, failedAt });
-    if (final && changed) {
-      const failed = { ...message, status: MessageStatus.Failed, failedAt, errorCode: err.twilioCode ?? null, errorMessage: err.message } as WhatsAppMessage;
-      this.events.publish(MessageLifecycleService.appliedEvent(failed, message.status, true));
+    const patch = { errorCode: err.twilioCode ?? null, errorMessage: err.message, ambiguousSince, busyUntil, failedAt };
+    if (!final) {
+      await this.messages.recordFailure(message.id, patch);
+      return;
     }
+    const failed = { ...message, status: MessageStatus.Failed, failedAt, errorCode: err.twilioCode ?? null, errorMessage: err.message } as WhatsAppMessage;
+    const applied = MessageLifecycleService.appliedEvent(failed, message.status, true);
+    // The failure and what listens to it (outbound webhooks) commit together.
+    const changed = await this.messages.transaction(async (tx) => {
+      const updated = await this.messages.recordFailure(message.id, patch, tx);
+      if (updated) await this.hooks.statusesApplied(tx, [applied]);
+      return updated;
+    });
+    if (changed) this.events.publish(applied);
   }
 }

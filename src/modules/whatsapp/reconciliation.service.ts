@@ -6,6 +6,7 @@ import { sendMessageJob } from './jobs/whatsapp-jobs';
 import { RetryClass, TWILIO_ERROR_CODES } from '../twilio/twilio-error-codes';
 import { RetryService } from './retry.service';
 import { AppConfig } from '../../config/configuration';
+import { MessageChangeHooks } from '../../common/events/message-change-hooks';
 import { DomainEvents } from '../../common/events/domain-events';
 import { TwilioMessagingClient } from '../twilio/twilio-messaging.client';
 import { WhatsAppMessage } from './entities/whatsapp-message.entity';
@@ -54,6 +55,7 @@ export class ReconciliationService {
     private readonly outbox: OutboxWriter,
     private readonly retries: RetryService,
     private readonly pendingJobs: PendingSendJobs,
+    private readonly hooks: MessageChangeHooks,
   ) {}
 
   async reconcileOnce(olderThanMs = this.config.get('whatsapp', { infer: true }).reconcileAfterMs): Promise<ReconcileReport> {
@@ -142,9 +144,15 @@ export class ReconciliationService {
         // Only if no worker attempted it since: the condition guards against a racing send.
         const failedAt = new Date();
         const errorMessage = `${message.errorMessage ?? 'No answer from Twilio'} (not found at Twilio afterwards)`;
-        if (await this.messages.failUnanswered(message.id, message.attempts, errorMessage, failedAt)) {
+        const applied = MessageLifecycleService.appliedEvent({ ...message, status: MessageStatus.Failed, failedAt, errorMessage } as WhatsAppMessage, message.status, true);
+        const failed = await this.messages.transaction(async (tx) => {
+          const updated = await this.messages.failUnanswered(message.id, message.attempts, errorMessage, failedAt, tx);
+          if (updated) await this.hooks.statusesApplied(tx, [applied]);
+          return updated;
+        });
+        if (failed) {
           report.failedUnknown++;
-          this.events.publish(MessageLifecycleService.appliedEvent({ ...message, status: MessageStatus.Failed, failedAt, errorMessage } as WhatsAppMessage, message.status, true));
+          this.events.publish(applied);
         }
       } catch (err) {
         if (err instanceof UndecidableLookupError) {

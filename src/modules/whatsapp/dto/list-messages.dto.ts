@@ -1,12 +1,12 @@
 import { IsCalendarDateTime } from '../../../common/http/calendar-date-time.validator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsEnum, IsInt, IsNotEmpty, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsEnum, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
 import type { MessageMetadata } from '../entities/whatsapp-message.entity';
 import { MessageDirection, MessageStatus } from '../message-status';
+import { PageQueryDto } from '../../../common/http/page-query.dto';
 import { ApiMetadataProperty, MAX_CLIENT_REFERENCE_LENGTH } from './send-message.dto';
 
-export class ListMessagesQueryDto {
+export class ListMessagesQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ enum: MessageDirection })
   @IsOptional()
   @IsEnum(MessageDirection, { message: `direction must be one of ${Object.values(MessageDirection).join(', ')}` })
@@ -45,20 +45,6 @@ export class ListMessagesQueryDto {
   @IsOptional()
   @IsCalendarDateTime({ message: 'until must be a calendar date or date-time, e.g. 2026-11-28T10:00:00Z' })
   until?: string;
-
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
-  cursor?: string;
-
-  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 200 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'limit must be an integer' })
-  @Min(1, { message: 'limit must be at least 1' })
-  @Max(200, { message: 'limit must be at most 200' })
-  limit?: number;
 }
 
 export class MessageSummaryDto {

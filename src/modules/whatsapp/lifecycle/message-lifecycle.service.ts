@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ItemOutcome, MicroBatcher } from '../../../common/batching/micro-batcher';
 import { DomainEvents, DomainEventType, MessageStatusAppliedEvent } from '../../../common/events/domain-events';
+import { MessageChangeHooks } from '../../../common/events/message-change-hooks';
 import { MessageEvent } from '../entities/message-event.entity';
 import { WhatsAppMessage } from '../entities/whatsapp-message.entity';
 import { MessageEventRepository } from '../messages/message-event.repository';
@@ -86,6 +87,7 @@ export class MessageLifecycleService {
     private readonly messages: WhatsAppMessageRepository,
     private readonly messageEvents: MessageEventRepository,
     private readonly events: DomainEvents,
+    private readonly hooks: MessageChangeHooks,
   ) {}
 
   // Status events go to one of STATUS_LANES batchers by their SID, one batch in flight each: two
@@ -106,6 +108,8 @@ export class MessageLifecycleService {
       const value = await work(tx, changes);
       await this.messages.recordProgress(tx, [...changes.messages.values()]);
       await this.messageEvents.markApplied(tx, changes.appliedEventIds);
+      // Outbound webhooks record their deliveries here: committed with the change, or not at all.
+      await this.hooks.statusesApplied(tx, changes.applied);
       return value;
     });
     for (const event of changes.applied) this.events.publish(event);
@@ -264,15 +268,21 @@ export class MessageLifecycleService {
       messageId: message.id,
       messageSid: message.messageSid,
       from: message.from,
+      to: message.to,
+      clientReference: message.clientReference ?? null,
+      metadata: message.metadata ?? null,
       previousStatus,
       status: message.status,
       statusChanged,
       errorCode: message.errorCode,
+      at: new Date(),
       queuedAt: message.queuedAt,
       sentAt: message.sentAt,
       deliveredAt: message.deliveredAt,
       readAt: message.readAt,
       failedAt: message.failedAt,
+      scheduledAt: message.scheduledAt ?? null,
+      canceledAt: message.canceledAt ?? null,
     };
   }
 

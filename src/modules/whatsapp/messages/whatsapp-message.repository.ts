@@ -313,8 +313,8 @@ export class WhatsAppMessageRepository {
    * Records a failed attempt while the message is still unsent (a concurrent success is never
    * overwritten); with `failedAt` the message becomes failed. True when the row changed.
    */
-  async recordFailure(id: string, patch: FailurePatch): Promise<boolean> {
-    const [, affected]: [unknown, number] = await this.dataSource.query(
+  async recordFailure(id: string, patch: FailurePatch, tx?: Tx): Promise<boolean> {
+    const [, affected]: [unknown, number] = await this.db(tx).query(
       `UPDATE "WhatsAppMessage" m
           SET "errorCode" = $2, "errorMessage" = $3, "ambiguousAttemptAt" = $4, "sendingUntil" = $5, "updatedAt" = now(),
               status = CASE WHEN $6::timestamptz IS NULL THEN m.status ELSE 'failed' END,
@@ -434,8 +434,8 @@ export class WhatsAppMessageRepository {
   }
 
   /** Fails an unanswered message not found at Twilio, unless an attempt started since (`attempts` moved). */
-  async failUnanswered(id: string, attempts: number, errorMessage: string, failedAt: Date): Promise<boolean> {
-    const [, affected]: [unknown, number] = await this.dataSource.query(
+  async failUnanswered(id: string, attempts: number, errorMessage: string, failedAt: Date, tx?: Tx): Promise<boolean> {
+    const [, affected]: [unknown, number] = await this.db(tx).query(
       `UPDATE "WhatsAppMessage" m SET status = 'failed', "failedAt" = $4, "ambiguousAttemptAt" = NULL, "errorMessage" = $3, "updatedAt" = now()
         WHERE ${THE_ROW('$1')} AND m.attempts = $2 AND ${UNSENT} AND ${LEASE_FREE}`,
       [id, attempts, errorMessage, failedAt],

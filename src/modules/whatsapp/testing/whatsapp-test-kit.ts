@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { MessageChangeHooks } from '../../../common/events/message-change-hooks';
 import { DomainEvents, DomainEventType, MessageStatusAppliedEvent } from '../../../common/events/domain-events';
 import { AppConfig, buildConfiguration } from '../../../config/configuration';
 import { OutboxWriter } from '../../../database/outbox/outbox.writer';
@@ -85,14 +86,15 @@ export function createWhatsAppTestKit(env: Record<string, string> = {}) {
   const outbox = store.outbox as unknown as OutboxWriter;
   const twilioProvider = twilio as unknown as TwilioMessagingClient;
   const contactPolicy = contacts as unknown as ContactPolicyService;
-  const lifecycle = new MessageLifecycleService(messages, store.events as unknown as MessageEventRepository, events);
-  const dispatcher = new MessageDispatchService(messages, twilioProvider, lifecycle, configService, events);
+  const hooks = new MessageChangeHooks();
+  const lifecycle = new MessageLifecycleService(messages, store.events as unknown as MessageEventRepository, events, hooks);
+  const dispatcher = new MessageDispatchService(messages, twilioProvider, lifecycle, configService, events, hooks);
   const retries = new RetryService(messages, outbox, events, configService, contactPolicy);
   retries.onModuleInit();
   /** Messages whose send job is still in the queue (PendingSendJobs). */
   const jobsWaiting = new Set<string>();
   const pendingJobs = { waiting: async (m: { id: string }) => jobsWaiting.has(m.id) } as unknown as PendingSendJobs;
-  const reconciliation = new ReconciliationService(messages, twilioProvider, lifecycle, dispatcher, configService, events, outbox, retries, pendingJobs);
+  const reconciliation = new ReconciliationService(messages, twilioProvider, lifecycle, dispatcher, configService, events, outbox, retries, pendingJobs, hooks);
 
   /** Stores an outbound message as an accepted send does (queued, not yet attempted). */
   async function queued(over: Partial<NewMessage> = {}): Promise<string> {

@@ -466,7 +466,7 @@ export class InMemoryWhatsAppMessageRepository implements WhatsAppMessageReposit
     return { attached: true, existingSid, statusRecorded, earlyEvents };
   }
 
-  async recordFailure(id: string, patch: FailurePatch): Promise<boolean> {
+  async recordFailure(id: string, patch: FailurePatch, _tx?: Tx): Promise<boolean> {
     this.store.fault('recordFailure');
     const row = this.get(id);
     if (!row || !isUnsent(row, this.store.now())) return false;
@@ -589,7 +589,7 @@ export class InMemoryWhatsAppMessageRepository implements WhatsAppMessageReposit
     return asMessage(this.get(id)!);
   }
 
-  async failUnanswered(id: string, attempts: number, errorMessage: string, failedAt: Date): Promise<boolean> {
+  async failUnanswered(id: string, attempts: number, errorMessage: string, failedAt: Date, _tx?: Tx): Promise<boolean> {
     this.store.fault('failUnanswered');
     const row = this.get(id);
     if (!row || row.attempts !== attempts || !isUnsent(row, this.store.now()) || !this.leaseFree(row)) return false;
