@@ -128,6 +128,8 @@ describe('buildConfiguration', () => {
     [{ ADMIN_PASSWORD: 'aaaaaaaaaaaaaaaa' }, 'ADMIN_PASSWORD is too easy to guess'],
     [{ ADMIN_PASSWORD: 'short-Pw1' }, 'ADMIN_PASSWORD is too easy to guess'],
     [{ TWILIO_API_BASE_URL: 'http://api.twilio.example' }, 'TWILIO_API_BASE_URL must be an https:// URL'],
+    [{ TWILIO_API_BASE_URL: 'http://10.0.0.5:4010' }, 'TWILIO_API_BASE_URL must be an https:// URL'],
+    [{ TWILIO_API_BASE_URL: 'http://127.0.0.1.example.com' }, 'TWILIO_API_BASE_URL must be an https:// URL'],
   ])('refuses to start in production with %p', (override, expected) => {
     const message = errorOf({ ...PROD_OK, ...override });
     expect(message).toMatch(/^Refusing to start in production: /);
@@ -137,6 +139,10 @@ describe('buildConfiguration', () => {
   it('accepts strong secrets in production and weak ones outside it', () => {
     const c = buildConfiguration({ ...PROD_OK, ADMIN_PASSWORD: 'correct horse battery staple', TWILIO_API_BASE_URL: 'https://api.twilio.com' });
     expect(c.auth.adminPassword).toBe('correct horse battery staple');
+    // Plain http that stays on the host (a local proxy, a sandbox beside the service) carries no credential over a network.
+    for (const url of ['http://127.0.0.1:4010', 'http://localhost:8080', 'http://[::1]:4010']) {
+      expect(buildConfiguration({ ...PROD_OK, TWILIO_API_BASE_URL: url }).twilio.apiBaseUrl).toBe(url);
+    }
     expect(buildConfiguration({ JWT_SECRET: 'a'.repeat(32), ADMIN_PASSWORD: 'password', TWILIO_API_BASE_URL: 'http://127.0.0.1:4010' }).auth.jwtSecret).toBe('a'.repeat(32));
   });
 

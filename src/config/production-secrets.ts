@@ -55,7 +55,17 @@ export function assertProductionSecrets(s: ProductionSecrets): void {
   if (s.adminPassword !== undefined && isWeakPassword(s.adminPassword)) {
     refuse(`ADMIN_PASSWORD is too easy to guess: use at least ${MIN_ADMIN_PASSWORD_LENGTH} characters that are not a common password`);
   }
-  if (s.apiBaseUrl !== undefined && !s.apiBaseUrl.toLowerCase().startsWith('https://')) {
-    refuse('TWILIO_API_BASE_URL must be an https:// URL (the credentials travel with every request)');
+  if (s.apiBaseUrl !== undefined && !s.apiBaseUrl.toLowerCase().startsWith('https://') && !isLoopbackHttp(s.apiBaseUrl)) {
+    refuse('TWILIO_API_BASE_URL must be an https:// URL, or http:// to a loopback address (the credentials travel with every request)');
+  }
+}
+
+/** Plain http that never leaves the host: a local TLS-terminating proxy, or a sandbox beside the service. */
+function isLoopbackHttp(url: string): boolean {
+  try {
+    const { protocol, hostname } = new URL(url);
+    return protocol === 'http:' && (hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname));
+  } catch {
+    return false;
   }
 }
