@@ -5,10 +5,13 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
 import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './common/filters/all-exceptions.filter';
+import { registerAccessLog } from './common/logging/access-log';
 import { nestLoggerFor } from './common/logging/app-pino-logger';
 import { ROOT_LOGGER } from './common/logging/logging.module';
+import { configuredSecrets } from './common/logging/redaction';
 import type { RootLogger } from './common/logging/root-logger';
 import { registerInputBounds } from './common/http/input-bounds';
 import { registerSecurityHeaders } from './common/http/security-headers';
@@ -62,6 +65,9 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     // the server started closing would otherwise stay open, idle, and hold the close up.
     if (shutdown?.draining) reply.header('Connection', 'close');
   });
+  // Request logging and the reqId of every line logged during a request (set once the app exists).
+  let rootLogger: Logger | undefined;
+  registerAccessLog(fastify, () => rootLogger, configuredSecrets(config));
   // Added before any route exists, so it sees every route (Nest's, the dashboard's, 404s).
   let metrics: PrometheusMetricsService | undefined;
   fastify.addHook('onResponse', async (request, reply) => {
@@ -73,7 +79,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     rawBody: true,
     bufferLogs: true,
   });
-  app.useLogger(nestLoggerFor(app.get<RootLogger>(ROOT_LOGGER).logger));
+  rootLogger = app.get<RootLogger>(ROOT_LOGGER).logger;
+  app.useLogger(nestLoggerFor(rootLogger));
   app.flushLogs();
   metrics = app.get(PrometheusMetricsService);
   shutdown = app.get(GracefulShutdown);

@@ -9,7 +9,7 @@ export const REDACTED = '[REDACTED]';
 
 /**
  * Object paths pino censors (fast-redact syntax; `*` is one level). Covers the request headers
- * pino-http logs, bodies and objects passed to the logger, and axios-style error configs.
+ * the access line logs, bodies and objects passed to the logger, and axios-style error configs.
  */
 export const REDACT_PATHS: string[] = [
   'req.headers.authorization',
@@ -64,7 +64,7 @@ export function scrubSecrets(text: string, secrets: readonly string[]): string {
 }
 
 /**
- * The request as an access line logs it (pino-http's serialized request): the URL and the
+ * The request as an access line logs it (pino-std-serializers' shape, as pino-http logged it): the URL and the
  * parsed query lose the credentials a client put in the query string.
  */
 export function scrubLoggedRequest<T extends { url?: unknown; query?: unknown }>(req: T, secrets: readonly string[]): T {

@@ -28,6 +28,9 @@ import { RedisThrottlerStorage, THROTTLER_KEY_PREFIX, THROTTLER_REDIS, THROTTLER
           maxRetriesPerRequest: 0,
           commandTimeout: THROTTLER_REDIS_TIMEOUT_MS,
           connectionName: 'api-rate-limit',
+          // Every request makes one hit: those arriving in the same turn of the event loop go to
+          // Redis in one write instead of one system call (and one wake-up of Redis) each.
+          enableAutoPipelining: true,
         }),
     },
     {

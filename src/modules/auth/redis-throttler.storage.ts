@@ -63,25 +63,27 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
   private readonly logger = new Logger(RedisThrottlerStorage.name);
   private readonly fallback = new ThrottlerStorageService();
   private lastWarning = 0;
+  /** Hits are sorted-set members and must be unique across processes: a random prefix, then a counter. */
+  private readonly memberPrefix = `${randomBytes(6).toString('hex')}:`;
+  private hits = 0;
+  private readonly hit: (...args: Array<string | number>) => Promise<number[]>;
 
   constructor(
     @Inject(THROTTLER_REDIS) private readonly redis: Redis | Cluster,
     @Inject(THROTTLER_KEY_PREFIX) private readonly prefix: string,
-  ) {}
+  ) {
+    // A defined command goes as EVALSHA (ioredis loads the script again after NOSCRIPT): every
+    // request otherwise sends the whole script and has Redis hash it.
+    redis.defineCommand('apiRateLimitHit', { numberOfKeys: 2, lua: HIT });
+    const commands = redis as unknown as { apiRateLimitHit: (...args: Array<string | number>) => Promise<number[]> };
+    this.hit = (...args) => commands.apiRateLimitHit(...args);
+  }
 
   async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
     const base = `${this.prefix}:throttle:${throttlerName}:${key}`;
     try {
-      const [totalHits, msToExpire, blocked, msToBlockExpire] = (await this.redis.eval(
-        HIT,
-        2,
-        base,
-        `${base}:block`,
-        ttl,
-        limit,
-        blockDuration,
-        randomBytes(8).toString('hex'),
-      )) as number[];
+      const member = `${this.memberPrefix}${(this.hits = (this.hits + 1) % Number.MAX_SAFE_INTEGER).toString(36)}`;
+      const [totalHits, msToExpire, blocked, msToBlockExpire] = await this.hit(base, `${base}:block`, ttl, limit, blockDuration, member);
       return {
         totalHits,
         timeToExpire: Math.ceil(msToExpire / 1000),

@@ -27,7 +27,7 @@ export async function mountQueueDashboard(fastify: FastifyInstance, queues: Queu
       if (result.decision === AccessDecision.Allowed) return;
       const status = result.decision === AccessDecision.Forbidden ? 403 : 401;
       const code = status === 403 ? ErrorCode.Forbidden : ErrorCode.Unauthorized;
-      // Outside Nest's routes, so no access line from pino-http: refusals are logged here.
+      // The access line shows the 401; this line says why the dashboard refused.
       logger.warn({ reqId: request.id, msg: `Refused ${request.method} ${request.url.split('?')[0]} from ${request.ip}: ${result.message}` });
       return reply
         .code(status)

@@ -1,7 +1,7 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { storage, Store } from 'nestjs-pino/storage';
 import { ROOT_LOGGER } from '../../../common/logging/logging.module';
+import { LogContext } from '../../../common/logging/log-context';
 import { RootLogger } from '../../../common/logging/root-logger';
 import { ConfigService } from '@nestjs/config';
 import { DelayedError, Job, UnrecoverableError } from 'bullmq';
@@ -47,8 +47,7 @@ export class WhatsAppProcessor extends WorkerHost implements OnApplicationBootst
     // An unknown job name is a deployment mistake; retrying cannot fix it.
     if (!handler) throw new UnrecoverableError(`No handler for job ${job.name}`);
     // Every line logged while the job runs carries its id, as request lines carry the request id.
-    const logger = this.root.logger.child({ jobId: job.id, job: job.name, attempt: job.attemptsMade + 1 });
-    return storage.run(new Store(logger), () => handler(job, token));
+    return new LogContext(this.root.logger, { jobId: job.id, job: job.name, attempt: job.attemptsMade + 1 }).run(() => handler(job, token));
   }
 
   private async sendMessage(job: Job<JobPayloads[JobName.SendMessage]>, token?: string): Promise<{ outcome: string; messageSid: string | null }> {
