@@ -52,6 +52,9 @@ describe('Twilio webhooks (e2e)', () => {
     expect(t.config.twilio.statusCallbackTarget).toContain('#');
     expect((await postStatus(params, twilioSignature(token, t.config.twilio.statusCallbackTarget, params))).status).toBe(200);
     expect((await postStatus(params, twilioSignature(token, t.config.twilio.statusCallbackUrl, params))).status).toBe(200);
+    // The form that matched last is tried first; the other is still accepted after it.
+    expect((await postStatus(params, twilioSignature(token, t.config.twilio.statusCallbackUrl, params))).status).toBe(200);
+    expect((await postStatus(params, twilioSignature(token, t.config.twilio.statusCallbackTarget, params))).status).toBe(200);
     const other = await postStatus(params, twilioSignature(token, `${t.config.twilio.statusCallbackUrl}#rc=5`, params));
     expect(other.status).toBe(403);
   });

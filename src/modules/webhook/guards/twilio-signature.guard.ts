@@ -5,7 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import { DomainException } from '../../../common/errors/domain.exception';
 import { ErrorCode } from '../../../common/errors/error-code';
 import { AppConfig } from '../../../config/configuration';
-import { publicWebhookUrl, verifyTwilioSignature } from '../twilio-signature.verifier';
+import { publicWebhookUrl, SignatureCheck, SignedRequest, verifyTwilioSignature } from '../twilio-signature.verifier';
 import { DomainEvents, DomainEventType } from '../../../common/events/domain-events';
 import { LogSampler, truncateForLog } from '../../../common/logging/log-sampler';
 import { checkWebhookParams, WebhookExpectations } from '../webhook-params';
@@ -39,6 +39,8 @@ export class TwilioSignatureGuard implements CanActivate {
   private readonly logger = new Logger('TwilioSignature');
   private readonly refusalLog = new LogSampler(REFUSAL_LOG_LINES, REFUSAL_LOG_WINDOW_MS);
   private readonly expectations: WebhookExpectations;
+  /** Per webhook, which form of its URL (0: with the connection overrides' fragment, 1: without) the last good signature was for. */
+  private readonly lastMatchedForm = new Map<WebhookKind, number>();
 
   constructor(
     private readonly reflector: Reflector,
@@ -74,8 +76,7 @@ export class TwilioSignatureGuard implements CanActivate {
     const params = !isJson && req.body && typeof req.body === 'object' ? (req.body as Record<string, string>) : {};
 
     const signed = { signature, params, rawJsonBody: isJson ? (req.rawBody?.toString('utf8') ?? '') : undefined };
-    const withFragment = fragment ? verifyTwilioSignature({ ...signed, url: `${url}${fragment}` }, twilio.webhookAuthTokens) : null;
-    const check = withFragment?.valid ? withFragment : verifyTwilioSignature({ ...signed, url }, twilio.webhookAuthTokens);
+    const check = this.verify(kind, signed, fragment ? [`${url}${fragment}`, url] : [url], twilio.webhookAuthTokens);
     if (check.valid) {
       req.twilioTokenIndex = check.tokenIndex;
       this.events.publish({ type: DomainEventType.WebhookVerified, kind, ok: true, reason: null, tokenIndex: check.tokenIndex });
@@ -103,6 +104,28 @@ export class TwilioSignatureGuard implements CanActivate {
       this.logRefusal(`Rejected ${kind} webhook from ${req.ip}: signature ${check.reason} (url checked: ${truncateForLog(url)})`, 'error');
     }
     throw new DomainException(ErrorCode.InvalidSignature, 'Invalid or missing X-Twilio-Signature', { reason: check.reason });
+  }
+
+  /**
+   * Checks the signature against each form of the URL Twilio may have signed (`urls`, always in
+   * the same order), the form that matched last time first: a deployment's callbacks are all signed one way, and a URL that does not match costs
+   * the twilio package up to six HMACs (it tries the URL with and without the port, as received
+   * and normalized) before the next one is tried.
+   */
+  private verify(kind: WebhookKind, signed: Omit<SignedRequest, 'url'>, urls: readonly string[], tokens: readonly string[]): SignatureCheck {
+    const last = this.lastMatchedForm.get(kind) ?? 0;
+    const order = last > 0 && last < urls.length ? [last, ...urls.keys()].filter((i, n) => n === 0 || i !== last) : [...urls.keys()];
+    const results: SignatureCheck[] = [];
+    for (const form of order) {
+      const result = verifyTwilioSignature({ ...signed, url: urls[form] }, tokens);
+      if (result.valid) {
+        this.lastMatchedForm.set(kind, form);
+        return result;
+      }
+      results[form] = result;
+    }
+    // Refused: the reason is the plain URL's (the last form given).
+    return results[urls.length - 1];
   }
 
   /** A signed webhook still has to be well formed and ours (see checkWebhookParams); GET probes carry no message. */
