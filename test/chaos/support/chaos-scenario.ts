@@ -7,6 +7,29 @@ import { TestRedisOptions, TestRedisServer } from '../../support/redis-server';
 import { freePort } from '../../support/test-app';
 import { ClientLoad, ClientLoadSpec } from './client-load';
 
+/**
+ * The hooks of a chaos spec file: the file's private Postgres cluster (its scenarios' databases
+ * live there), and the running test's scenario, stopped after it. Each file has its own cluster,
+ * so the files can run side by side (one jest worker each) and a Postgres restart in one file
+ * touches no other file's scenario.
+ */
+export function chaosScenarios(): (spec: ScenarioSpec) => Promise<ChaosScenario> {
+  let postgres: TestPostgresServer;
+  let scenario: ChaosScenario | undefined;
+
+  beforeAll(async () => {
+    postgres = new TestPostgresServer(await freePort());
+    await postgres.init();
+  });
+  afterEach(async () => {
+    await scenario?.stop();
+    scenario = undefined;
+  });
+  afterAll(() => postgres?.destroy());
+
+  return async (spec) => (scenario = await ChaosScenario.start(spec, postgres));
+}
+
 export interface ScenarioSpec {
   name: string;
   /** Service settings beyond the stack's (e.g. a slow sender to keep a backlog). */
