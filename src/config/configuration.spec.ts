@@ -183,6 +183,20 @@ describe('buildConfiguration', () => {
     expect(c.database.migrationsRun).toBe(false);
   });
 
+  it('takes IDEMPOTENCY_LEASE_MS from 1 s to 24 h, and leaves it to TWILIO_TIMEOUT_MS when unset', () => {
+    expect(buildConfiguration({}).whatsapp.idempotencyLeaseMs).toBeUndefined();
+    expect(buildConfiguration({ IDEMPOTENCY_LEASE_MS: '' }).whatsapp.idempotencyLeaseMs).toBeUndefined();
+    expect(buildConfiguration({ IDEMPOTENCY_LEASE_MS: '15000' }).whatsapp.idempotencyLeaseMs).toBe(15000);
+    expect(errorOf({ IDEMPOTENCY_LEASE_MS: '500' })).toContain('IDEMPOTENCY_LEASE_MS');
+    expect(errorOf({ IDEMPOTENCY_LEASE_MS: '15s' })).toContain('IDEMPOTENCY_LEASE_MS must be an integer number of milliseconds');
+  });
+
+  it('takes QUEUE_LOCK_DURATION_MS for the job lock, 30 s by default', () => {
+    expect(buildConfiguration({}).redis.jobLockMs).toBe(30_000);
+    expect(buildConfiguration({ QUEUE_LOCK_DURATION_MS: '10000' }).redis.jobLockMs).toBe(10_000);
+    expect(errorOf({ QUEUE_LOCK_DURATION_MS: '0' })).toContain('QUEUE_LOCK_DURATION_MS');
+  });
+
   it('parses JWT durations', () => {
     expect(parseDurationSeconds('900')).toBe(900);
     expect(parseDurationSeconds('15m')).toBe(900);

@@ -45,6 +45,12 @@ export interface RedisSettings {
   topology: RedisTopology;
   /** How often each process checks that Redis still holds the queue's data (see RedisEpochWatch). */
   watchIntervalMs: number;
+  /**
+   * How long a worker's lock on a job lasts unrenewed (renewed at half of it), and how often the
+   * workers look for jobs whose lock ran out (their process died): BullMQ's lockDuration and
+   * stalledInterval, 30 s by default.
+   */
+  jobLockMs: number;
 }
 
 export interface AuthSettings {
@@ -107,6 +113,8 @@ export interface WhatsAppSettings {
   templatesTtlMs: number;
   /** The shortest lead time of a scheduled send (sendAt): 60 s unless a test shortens it. */
   scheduleMinLeadMs: number;
+  /** IDEMPOTENCY_LEASE_MS; unset: derived from TWILIO_TIMEOUT_MS where the lease is provided. */
+  idempotencyLeaseMs?: number;
 }
 
 export interface HttpSettings {
@@ -227,6 +235,7 @@ function redisSettings(env: EnvironmentVariables): RedisSettings {
   const url = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const prefix = env.REDIS_PREFIX ?? 'bull';
   const watchIntervalMs = env.REDIS_WATCH_INTERVAL_MS ?? 5000;
+  const jobLockMs = env.QUEUE_LOCK_DURATION_MS ?? 30_000;
   if (env.REDIS_SENTINELS && env.REDIS_CLUSTER_NODES) {
     throw new ConfigError('Invalid configuration: REDIS_SENTINELS and REDIS_CLUSTER_NODES exclude each other (Sentinel or Cluster, not both)');
   }
@@ -236,14 +245,15 @@ function redisSettings(env: EnvironmentVariables): RedisSettings {
       url,
       prefix,
       watchIntervalMs,
+      jobLockMs,
       topology: { kind: 'sentinel', sentinels: parseNodes('REDIS_SENTINELS', env.REDIS_SENTINELS), name: env.REDIS_SENTINEL_NAME, sentinelPassword: env.REDIS_SENTINEL_PASSWORD },
     };
   }
   if (env.REDIS_SENTINEL_NAME) throw new ConfigError('Invalid configuration: REDIS_SENTINEL_NAME needs REDIS_SENTINELS');
   if (env.REDIS_CLUSTER_NODES) {
-    return { url, prefix: `{${prefix}}`, watchIntervalMs, topology: { kind: 'cluster', nodes: parseNodes('REDIS_CLUSTER_NODES', env.REDIS_CLUSTER_NODES) } };
+    return { url, prefix: `{${prefix}}`, watchIntervalMs, jobLockMs, topology: { kind: 'cluster', nodes: parseNodes('REDIS_CLUSTER_NODES', env.REDIS_CLUSTER_NODES) } };
   }
-  return { url, prefix, watchIntervalMs, topology: { kind: 'standalone' } };
+  return { url, prefix, watchIntervalMs, jobLockMs, topology: { kind: 'standalone' } };
 }
 
 function parseTrustProxy(raw: string | undefined): boolean | number | string[] {
@@ -450,6 +460,7 @@ export function buildConfiguration(raw: Record<string, string | undefined>, cwd 
       reconcileReadWindowMs: env.RECONCILE_READ_WINDOW_MS ?? 24 * 60 * 60_000,
       templatesTtlMs: env.CONTENT_TEMPLATES_TTL_MS ?? 5 * 60_000,
       scheduleMinLeadMs: env.SCHEDULE_MIN_LEAD_MS ?? 60_000,
+      idempotencyLeaseMs: env.IDEMPOTENCY_LEASE_MS,
     },
     http: {
       rateLimitPerMinute: env.API_RATE_LIMIT_PER_MINUTE ?? 600,

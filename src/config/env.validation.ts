@@ -102,6 +102,10 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer number of milliseconds' }) @Min(100) @Max(60000)
   REDIS_WATCH_INTERVAL_MS?: number;
 
+  /** BullMQ's lockDuration and stalledInterval: a job whose process died runs again within about twice this. */
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer number of milliseconds' }) @Min(1000) @Max(600000)
+  QUEUE_LOCK_DURATION_MS?: number;
+
   /** Redis Sentinel: the sentinels to ask for the master, host:port comma-separated (REDIS_URL then gives only credentials, TLS and db). */
   @IsOptional() @Transform(trimmed) @Matches(HOST_PORT_LIST_RE, { message: 'must be host:port pairs separated by commas' })
   REDIS_SENTINELS?: string;
@@ -217,6 +221,12 @@ export class EnvironmentVariables {
   /** Shortest lead time of a scheduled send (sendAt); the API documents 60 s, tests shorten it. */
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer number of milliseconds' }) @Min(1000) @Max(3600000)
   SCHEDULE_MIN_LEAD_MS?: number;
+  /**
+   * How long a request holding an Idempotency-Key counts as running; a retry takes over a claim
+   * older than this that stored no message. Unset: the longer of 60 s and two Twilio calls + 30 s.
+   */
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer number of milliseconds' }) @Min(1000) @Max(86400000)
+  IDEMPOTENCY_LEASE_MS?: number;
 
   /** Requests per minute per API user (or per IP before login); webhooks and probes are exempt. */
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer' }) @Min(1) @Max(1000000)

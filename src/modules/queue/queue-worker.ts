@@ -21,10 +21,14 @@ function isClientInstance(connection: ConnectionOptions): boolean {
 
 /**
  * @nestjs/bullmq creates each @Processor's worker with its queue's connection options; this class
- * (installed with BullModule.workerClass) gives the worker its own, per workerConnection.
+ * (installed with BullModule.workerClass) gives the worker its own, per workerConnection, and the
+ * configured job lock (QUEUE_LOCK_DURATION_MS), which QueueModule sets before any worker exists.
  */
 export class QueueWorker extends Worker {
+  static jobLockMs = 30_000;
+
   constructor(name: string, processor: string | URL | null | Processor | undefined, opts: WorkerOptions) {
-    super(name, processor, { ...opts, connection: workerConnection(opts.connection) });
+    const lock = { lockDuration: QueueWorker.jobLockMs, stalledInterval: QueueWorker.jobLockMs };
+    super(name, processor, { ...lock, ...opts, connection: workerConnection(opts.connection) });
   }
 }

@@ -17,6 +17,8 @@ BullModule.workerClass = QueueWorker;
       inject: [ConfigService, RedisClients],
       useFactory: (config: ConfigService<AppConfig, true>, clients: RedisClients) => {
         const redis = config.get('redis', { infer: true });
+        // Before the explorer creates the workers (module init comes after every provider exists).
+        QueueWorker.jobLockMs = redis.jobLockMs;
         return {
           prefix: redis.prefix,
           // Workers block on Redis; BullMQ needs unlimited retries per request on their connections.

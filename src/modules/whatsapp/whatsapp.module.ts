@@ -53,7 +53,8 @@ import { SendersService } from './senders.service';
     {
       provide: IDEMPOTENCY_LEASE,
       inject: [ConfigService],
-      useFactory: (config: ConfigService<AppConfig, true>) => leaseFor(config.get('twilio', { infer: true }).timeoutMs),
+      useFactory: (config: ConfigService<AppConfig, true>) =>
+        config.get('whatsapp', { infer: true }).idempotencyLeaseMs ?? leaseFor(config.get('twilio', { infer: true }).timeoutMs),
     },
     RetryService,
     ReconciliationService,

@@ -7,6 +7,29 @@ import { TestRedisOptions, TestRedisServer } from '../../support/redis-server';
 import { freePort } from '../../support/test-app';
 import { ClientLoad, ClientLoadSpec } from './client-load';
 
+/**
+ * The hooks of a chaos spec file: the file's private Postgres cluster (its scenarios' databases
+ * live there), and the running test's scenario, stopped after it. Each file has its own cluster,
+ * so the files can run side by side (one jest worker each) and a Postgres restart in one file
+ * touches no other file's scenario.
+ */
+export function chaosScenarios(): (spec: ScenarioSpec) => Promise<ChaosScenario> {
+  let postgres: TestPostgresServer;
+  let scenario: ChaosScenario | undefined;
+
+  beforeAll(async () => {
+    postgres = new TestPostgresServer(await freePort());
+    await postgres.init();
+  });
+  afterEach(async () => {
+    await scenario?.stop();
+    scenario = undefined;
+  });
+  afterAll(() => postgres?.destroy());
+
+  return async (spec) => (scenario = await ChaosScenario.start(spec, postgres));
+}
+
 export interface ScenarioSpec {
   name: string;
   /** Service settings beyond the stack's (e.g. a slow sender to keep a backlog). */
@@ -61,10 +84,17 @@ export class ChaosScenario {
     await scenario.redis.start();
     scenario.databaseUrl = await postgres.createDatabase(`chaos_${spec.name.replace(/\W+/g, '_')}_${randomBytes(3).toString('hex')}`);
     const env = {
-      // Statuses must converge within the scenario: reconciliation looks at messages idle for 20 s
-      // (10 minutes in production), as an operator's shorter settings would.
-      RECONCILE_AFTER_MS: '20000',
-      RECONCILE_INTERVAL_MS: '5000',
+      // Statuses must converge within the scenario, so the waits a fault leaves behind are set
+      // as an operator whose requests and Twilio calls are known to be short would set them (the
+      // sandbox answers in milliseconds): reconciliation looks at messages idle for 10 s (10
+      // minutes in production); a killed or cut-off request's Idempotency-Key is free after 15 s,
+      // a killed attempt's message after 40 s (two 5 s Twilio calls and the 30 s slack), and a
+      // killed worker's job runs again within about 20 s (60 s, 60 s and 60 s by default).
+      RECONCILE_AFTER_MS: '10000',
+      RECONCILE_INTERVAL_MS: '2000',
+      IDEMPOTENCY_LEASE_MS: '15000',
+      TWILIO_TIMEOUT_MS: '5000',
+      QUEUE_LOCK_DURATION_MS: '10000',
       ...spec.env,
     };
     scenario.stack = new ProcessStack({ redisUrl: scenario.redis.url, databaseUrl: scenario.databaseUrl, env, statusDelayMs: spec.statusDelayMs });
