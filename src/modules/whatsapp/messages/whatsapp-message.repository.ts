@@ -185,12 +185,17 @@ export class WhatsAppMessageRepository {
     );
   }
 
-  findById(id: string, tx?: Tx): Promise<WhatsAppMessage | null> {
-    return this.db(tx).findOne(WhatsAppMessage, { where: { id } });
+  // The two look-ups behind every GET of a message: plain statements, because TypeORM's findOne
+  // builds a query builder, its alias maps and its SQL on every call (tens of kilobytes of garbage
+  // per look-up, which the young generation then has to scavenge in the middle of requests).
+  async findById(id: string, tx?: Tx): Promise<WhatsAppMessage | null> {
+    const rows: Record<string, unknown>[] = await this.db(tx).query(`SELECT m.* FROM "WhatsAppMessage" m WHERE m.id = $1`, [id]);
+    return rows.length > 0 ? this.toEntity(rows[0]) : null;
   }
 
-  findBySid(messageSid: string): Promise<WhatsAppMessage | null> {
-    return this.dataSource.manager.findOne(WhatsAppMessage, { where: { messageSid } });
+  async findBySid(messageSid: string): Promise<WhatsAppMessage | null> {
+    const rows: Record<string, unknown>[] = await this.dataSource.query(`SELECT m.* FROM "WhatsAppMessage" m WHERE m."messageSid" = $1 LIMIT 1`, [messageSid]);
+    return rows.length > 0 ? this.toEntity(rows[0]) : null;
   }
 
   findByIds(ids: string[]): Promise<WhatsAppMessage[]> {
