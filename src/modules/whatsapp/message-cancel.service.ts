@@ -44,7 +44,7 @@ export class MessageCancelService {
       const row = await this.messages.cancel(tx, found.id);
       if (!row) return null;
       // In the status history like any other status change; there is no SID to file it under.
-      const [event] = await this.messageEvents.insertManyUnlessSeen(tx, [
+      await this.messageEvents.insertManyUnlessSeen(tx, [
         {
           messageId: row.id,
           messageSid: null,
@@ -55,9 +55,9 @@ export class MessageCancelService {
           tokenIndex: null,
           raw: { canceledBy: viewer.id },
           receivedAt: row.canceledAt!,
+          applied: true,
         },
       ]);
-      await this.messageEvents.markApplied(tx, [event.id]);
       // Outbound webhooks record their message.status event with the cancel.
       await this.hooks.statusesApplied(tx, [MessageLifecycleService.appliedEvent(row, found.status, true)]);
       // A scheduled send's job waits in the outbox until its time: it goes with the cancel.

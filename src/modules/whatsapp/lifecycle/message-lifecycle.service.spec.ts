@@ -236,6 +236,28 @@ describe('MessageLifecycleService', () => {
     expect(kit.published.map((e) => [e.previousStatus, e.status])).toEqual([[MessageStatus.Queued, MessageStatus.Sent]]);
   });
 
+  it('stores an event seen before as a duplicate whatever the guess made before its insert, and flags only the events that changed the message', async () => {
+    const { id, messageSid } = await accepted();
+    // Stored for the SID before the message had it, and not applied yet (its early-callback pass never ran).
+    kit.store.events.insertRow(
+      { messageId: null, messageSid, status: 'delivered', errorCode: null, errorMessage: null, source: EventSource.Callback, tokenIndex: 0, raw: {}, receivedAt: at(2) },
+      undefined,
+    );
+    // One batch: the repeat of the stored event, guessed to apply before the insert, and a later one.
+    const [dup, read, stale] = await Promise.all([callback(messageSid, 'delivered', 2), callback(messageSid, 'read', 5), callback(messageSid, 'sent', 1)]);
+
+    expect([dup.outcome, read.outcome]).toEqual([ApplyOutcome.Duplicate, ApplyOutcome.Applied]);
+    expect(stale.outcome).toBe(ApplyOutcome.Stale);
+    expect(kit.store.row(id)).toMatchObject({ status: MessageStatus.Read, readAt: at(5) });
+    expect(kit.store.allEvents().map((e) => [e.status, e.messageId, e.applied])).toEqual([
+      ['queued', id, false],
+      ['delivered', null, false],
+      ['read', id, true],
+      // Stale as a status, but it dated the sent stage (it was only implied by the read).
+      ['sent', id, true],
+    ]);
+  });
+
   it('keeps a Messaging Service’s "accepted" answer for the record without moving a queued message', async () => {
     const id = await kit.queued({ queuedAt: at(0) });
     const messageSid = sid();

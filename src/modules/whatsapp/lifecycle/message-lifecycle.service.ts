@@ -77,6 +77,8 @@ interface Changes {
   messages: Map<string, WhatsAppMessage>;
   /** Events that changed their message. */
   appliedEventIds: string[];
+  /** Events stored as applied by their insert (see applyStatusEvents); corrected at the end if that was wrong. */
+  insertedApplied: Set<string>;
 }
 
 /**
@@ -109,11 +111,14 @@ export class MessageLifecycleService {
    * status changes once it committed.
    */
   private async inTransaction<T>(work: (tx: Tx, changes: Changes) => Promise<T>): Promise<T> {
-    const changes: Changes = { applied: [], messages: new Map(), appliedEventIds: [] };
+    const changes: Changes = { applied: [], messages: new Map(), appliedEventIds: [], insertedApplied: new Set() };
     const result = await this.messages.transaction(async (tx) => {
       const value = await work(tx, changes);
       await this.messages.recordProgress(tx, [...changes.messages.values()]);
-      await this.messageEvents.markApplied(tx, changes.appliedEventIds);
+      // Usually every applied event was stored as applied already, and this writes nothing.
+      const applied = new Set(changes.appliedEventIds);
+      await this.messageEvents.markApplied(tx, changes.appliedEventIds.filter((id) => !changes.insertedApplied.has(id)));
+      await this.messageEvents.markApplied(tx, [...changes.insertedApplied].filter((id) => !applied.has(id)), false);
       // Outbound webhooks record their deliveries here: committed with the change, or not at all.
       await this.hooks.statusesApplied(tx, changes.applied);
       return value;
@@ -137,10 +142,13 @@ export class MessageLifecycleService {
       const sids = [...new Set(inputs.map((i) => i.messageSid))];
       await this.messages.lockSids(tx, sids);
       const bySid = new Map((await this.messages.findBySidsForUpdate(tx, sids)).map((m) => [m.messageSid!, m]));
+      const events = inputs.map((input) => this.newEvent(input, bySid.get(input.messageSid)?.id ?? null));
+      const expected = this.expectedApplied(inputs, events, bySid);
       const stored = await this.messageEvents.insertManyUnlessSeen(
         tx,
-        inputs.map((input) => this.newEvent(input, bySid.get(input.messageSid)?.id ?? null)),
+        events.map((event, i) => (expected[i] ? { ...event, applied: true } : event)),
       );
+      for (const e of stored) if (e.applied) changes.insertedApplied.add(e.id);
       // A repeat of (SID, status) within the batch was inserted once: the first one owns it.
       const insertedByKey = new Map(stored.map((e) => [`${e.messageSid}\n${e.status}`, e]));
       return inputs.map((input): ItemOutcome<ApplyResult> => {
@@ -223,6 +231,31 @@ export class MessageLifecycleService {
     }
     if (orphans.length > 0) this.logger.log(`Applied ${orphans.length} early callback(s) to message ${message.id}`);
     return orphans.length;
+  }
+
+  /**
+   * Which of the events will change their message if none of them was seen before (the common
+   * case), worked out on copies of the messages before the events are stored, so that an applied
+   * event is stored as applied by its insert instead of being written a second time. The real
+   * outcome is decided after the insert as always; inTransaction corrects the flag where this
+   * guess was wrong (an event seen before that has not changed its message yet).
+   */
+  private expectedApplied(inputs: StatusEventInput[], events: NewMessageEvent[], bySid: Map<string, WhatsAppMessage>): boolean[] {
+    const scratch: Changes = { applied: [], messages: new Map(), appliedEventIds: [], insertedApplied: new Set() };
+    const copies = new Map<string, WhatsAppMessage>();
+    const seen = new Set<string>();
+    return inputs.map((input, i) => {
+      const key = `${input.messageSid}\n${input.status}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      const message = bySid.get(input.messageSid);
+      if (!message || !isMessageStatus(input.status)) return false;
+      let copy = copies.get(input.messageSid);
+      if (!copy) copies.set(input.messageSid, (copy = Object.assign(Object.create(Object.getPrototypeOf(message)) as WhatsAppMessage, message)));
+      const before = scratch.appliedEventIds.length;
+      this.applyToMessage(scratch, copy, { id: String(i), receivedAt: events[i].receivedAt } as MessageEvent, input);
+      return scratch.appliedEventIds.length > before;
+    });
   }
 
   /** Inserts the event unless (SID, status) was seen already; returns it, or null for a duplicate. */

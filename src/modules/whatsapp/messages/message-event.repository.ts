@@ -15,6 +15,8 @@ export interface NewMessageEvent {
   tokenIndex: number | null;
   raw: Record<string, unknown>;
   receivedAt: Date;
+  /** Stored as having changed its message (false unless given; see markApplied). */
+  applied?: boolean;
 }
 
 /** Every statement on message_events: the status history Twilio reported, one row per (SID, status). */
@@ -35,10 +37,11 @@ export class MessageEventRepository {
   async insertManyUnlessSeen(tx: Tx, events: NewMessageEvent[]): Promise<MessageEvent[]> {
     if (events.length === 0) return [];
     const rows: MessageEvent[] = await tx.query(
-      `INSERT INTO message_events AS e ("messageId", "messageSid", status, "errorCode", "errorMessage", source, "tokenIndex", raw, "receivedAt")
-       SELECT r."messageId", r."messageSid", r.status, r."errorCode", r."errorMessage", r.source, r."tokenIndex", COALESCE(r.raw, '{}'), r."receivedAt"
+      `INSERT INTO message_events AS e ("messageId", "messageSid", status, "errorCode", "errorMessage", source, "tokenIndex", raw, "receivedAt", applied)
+       SELECT r."messageId", r."messageSid", r.status, r."errorCode", r."errorMessage", r.source, r."tokenIndex", COALESCE(r.raw, '{}'), r."receivedAt",
+              COALESCE(r.applied, false)
          FROM jsonb_to_recordset($1::jsonb) AS r("messageId" uuid, "messageSid" varchar, status varchar, "errorCode" integer,
-              "errorMessage" text, source varchar, "tokenIndex" smallint, raw jsonb, "receivedAt" timestamptz)
+              "errorMessage" text, source varchar, "tokenIndex" smallint, raw jsonb, "receivedAt" timestamptz, applied boolean)
        ON CONFLICT DO NOTHING
        RETURNING e.*`,
       [JSON.stringify(events)],
@@ -55,10 +58,10 @@ export class MessageEventRepository {
     await tx.update(MessageEvent, { id: eventId }, { messageId });
   }
 
-  /** The events changed their message. */
-  async markApplied(tx: Tx, eventIds: string[]): Promise<void> {
+  /** The events changed their message (or, with `applied` false, did not after all). */
+  async markApplied(tx: Tx, eventIds: string[], applied = true): Promise<void> {
     if (eventIds.length === 0) return;
-    await tx.query(`UPDATE message_events SET applied = true WHERE id = ANY($1::bigint[])`, [eventIds]);
+    await tx.query(`UPDATE message_events SET applied = $2 WHERE id = ANY($1::bigint[])`, [eventIds, applied]);
   }
 
   /** A message's history in the order it arrived. */

@@ -765,7 +765,7 @@ export class InMemoryMessageEventRepository implements MessageEventRepositoryApi
       errorMessage: event.errorMessage ?? null,
       source: event.source,
       tokenIndex: event.tokenIndex ?? null,
-      applied: false,
+      applied: event.applied ?? false,
       raw: clone(event.raw ?? {}),
       receivedAt: new Date(event.receivedAt),
     });
@@ -794,10 +794,10 @@ export class InMemoryMessageEventRepository implements MessageEventRepositoryApi
     this.change(tx, eventId, { messageId });
   }
 
-  async markApplied(tx: Tx, eventIds: string[]): Promise<void> {
+  async markApplied(tx: Tx, eventIds: string[], applied = true): Promise<void> {
     this.store.checkTx(tx, true);
     this.store.fault('markApplied');
-    for (const eventId of eventIds) this.change(tx, eventId, { applied: true });
+    for (const eventId of eventIds) this.change(tx, eventId, { applied });
   }
 
   async forMessage(messageId: string): Promise<MessageEvent[]> {
