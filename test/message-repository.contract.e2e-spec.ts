@@ -319,6 +319,24 @@ describe.each([
       expect(await h.messages.findById(fine)).toBeNull();
     });
 
+    it('insertWithJobs stores rows and their outbox jobs in one statement: both, or neither', async () => {
+      const [a, b] = [randomUUID(), randomUUID()];
+      const jobsFor = (...ids: string[]) => h.outbox.insertStatement(ids.map((id) => sendMessageJob({ id, from: SENDER })), 2);
+      await h.messages.insertWithJobs([outbound({ id: a }), outbound({ id: b })], jobsFor(a, b));
+      expect((await stored(a)).status).toBe(MessageStatus.Queued);
+      expect((await stored(b)).status).toBe(MessageStatus.Queued);
+      // Both have their send job: neither is among the unsent messages without one.
+      expect(await h.messages.unsentWithoutOutboxJob(null, 10)).toEqual([]);
+
+      // A job the outbox refuses (no queue) stores none of the rows either.
+      const c = randomUUID();
+      const refused = jobsFor(c);
+      refused.jobs = refused.jobs.map((j) => ({ ...j, queue: null as unknown as string }));
+      refused.params = [JSON.stringify(refused.jobs)];
+      await expect(h.messages.insertWithJobs([outbound({ id: c })], refused)).rejects.toThrow(/null value in column "queue"/);
+      expect(await h.messages.findById(c)).toBeNull();
+    });
+
     it('rolls back the inserts of a transaction whose work fails', async () => {
       const id = randomUUID();
       const failure = new Error('the outbox write failed');

@@ -24,8 +24,9 @@ type Accepted = AcceptRequest & { id: string };
 
 /**
  * Stores single sends with group commit: sends that arrive while earlier ones are being written
- * share one contact look-up, one insert of their rows, one insert of their outbox jobs and one
- * commit (see MicroBatcher: a lone send is written at once). Each caller is answered only after
+ * share one contact look-up and one statement that inserts their rows and their outbox jobs
+ * (with Idempotency-Keys among them, one transaction that also records the keys; see
+ * MicroBatcher: a lone send is written at once). Each caller is answered only after
  * its row committed, or with its own refusal (opt-out, 24-hour window); a batch the database
  * refuses is retried send by send, so one bad row cannot fail the others.
  */
@@ -60,32 +61,32 @@ export class MessageAcceptor {
     return outcomes;
   }
 
-  private store(batch: Accepted[]): Promise<void> {
+  private async store(batch: Accepted[]): Promise<void> {
     const queuedAt = new Date();
-    return this.messages.transaction(async (tx) => {
-      await this.messages.insert(
-        tx,
-        // A scheduled message is queued when it is due (the claim records it).
-        batch.map((a) => ({ ...a.prepared.message, id: a.id, queuedAt: a.prepared.scheduledAt ? null : queuedAt })),
-      );
-      await this.outbox.add(
-        tx,
-        batch.map((a) => sendMessageJob({ id: a.id, from: a.prepared.message.from }, a.availableAt ? { availableAt: a.availableAt } : {})),
-      );
-      await this.idempotencyKeys.bindMessages(
-        tx,
-        batch.flatMap(({ id, idempotency, prepared }) =>
-          idempotency
-            ? [
-                {
-                  claimId: idempotency.claimId,
-                  messageId: id,
-                  answer: idempotency.answerQueued ? sendAnswerFor({ id, messageSid: null, status: prepared.message.status, scheduledAt: prepared.scheduledAt }) : undefined,
-                },
-              ]
-            : [],
-        ),
-      );
+    // A scheduled message is queued when it is due (the claim records it).
+    const rows = batch.map((a) => ({ ...a.prepared.message, id: a.id, queuedAt: a.prepared.scheduledAt ? null : queuedAt }));
+    const jobs = batch.map((a) => sendMessageJob({ id: a.id, from: a.prepared.message.from }, a.availableAt ? { availableAt: a.availableAt } : {}));
+    const bindings = batch.flatMap(({ id, idempotency, prepared }) =>
+      idempotency
+        ? [
+            {
+              claimId: idempotency.claimId,
+              messageId: id,
+              answer: idempotency.answerQueued ? sendAnswerFor({ id, messageSid: null, status: prepared.message.status, scheduledAt: prepared.scheduledAt }) : undefined,
+            },
+          ]
+        : [],
+    );
+    if (bindings.length === 0) {
+      // The rows and their jobs in one statement, atomic on its own: no BEGIN and COMMIT round trips.
+      await this.messages.insertWithJobs(rows, this.outbox.insertStatement(jobs, 2));
+      this.outbox.written();
+      return;
+    }
+    await this.messages.transaction(async (tx) => {
+      await this.messages.insert(tx, rows);
+      await this.outbox.add(tx, jobs);
+      await this.idempotencyKeys.bindMessages(tx, bindings);
     });
   }
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager, In } from 'typeorm';
+import type { OutboxInsert } from '../../../database/outbox/outbox.writer';
 import { MessageMetadata, WhatsAppMessage } from '../entities/whatsapp-message.entity';
 import { MessageDirection, MessageStatus } from '../message-status';
 
@@ -142,6 +143,21 @@ export const CONTACT_KEY_SQL = (address: string) => `(SELECT CASE
  * transitions (claim, lease, attach SID, settle, requeue), and their predicates live here once.
  * Services hold the policy; `tx` joins a statement to the caller's transaction.
  */
+/** insert()'s statement: the rows as one jsonb parameter ($1); a row colliding with a unique key is skipped. */
+const INSERT_MESSAGES = `INSERT INTO "WhatsAppMessage" AS m (id, direction, "from", "to", body, "mediaUrls", "mediaContentTypes", "contentSid", "contentVariables",
+        status, "messageSid", "queuedAt", "scheduledAt", "createdBy", "retryOf", "profileName", "waId", metadata, "clientReference")
+ SELECT r.id, r.direction, r."from", r."to", r.body,
+        ARRAY(SELECT jsonb_array_elements_text(COALESCE(r."mediaUrls", '[]'))),
+        ARRAY(SELECT jsonb_array_elements_text(COALESCE(r."mediaContentTypes", '[]'))),
+        r."contentSid", r."contentVariables", r.status, r."messageSid", r."queuedAt", r."scheduledAt", r."createdBy", r."retryOf",
+        r."profileName", r."waId", r.metadata, r."clientReference"
+   FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, direction varchar, "from" varchar, "to" varchar, body text, "mediaUrls" jsonb,
+        "mediaContentTypes" jsonb, "contentSid" varchar, "contentVariables" jsonb, status varchar, "messageSid" varchar,
+        "queuedAt" timestamptz, "scheduledAt" timestamptz, "createdBy" uuid, "retryOf" uuid, "profileName" varchar, "waId" varchar, metadata jsonb,
+        "clientReference" varchar)
+ ON CONFLICT DO NOTHING
+ RETURNING m.id, m."retryOf"`;
+
 @Injectable()
 export class WhatsAppMessageRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
@@ -166,23 +182,21 @@ export class WhatsAppMessageRepository {
    */
   async insert(tx: Tx | undefined, rows: NewMessage[]): Promise<InsertedMessage[]> {
     if (rows.length === 0) return [];
-    const withIds = rows.map((r) => ({ ...r, id: r.id ?? randomUUID() }));
-    return this.db(tx).query(
-      `INSERT INTO "WhatsAppMessage" AS m (id, direction, "from", "to", body, "mediaUrls", "mediaContentTypes", "contentSid", "contentVariables",
-              status, "messageSid", "queuedAt", "scheduledAt", "createdBy", "retryOf", "profileName", "waId", metadata, "clientReference")
-       SELECT r.id, r.direction, r."from", r."to", r.body,
-              ARRAY(SELECT jsonb_array_elements_text(COALESCE(r."mediaUrls", '[]'))),
-              ARRAY(SELECT jsonb_array_elements_text(COALESCE(r."mediaContentTypes", '[]'))),
-              r."contentSid", r."contentVariables", r.status, r."messageSid", r."queuedAt", r."scheduledAt", r."createdBy", r."retryOf",
-              r."profileName", r."waId", r.metadata, r."clientReference"
-         FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, direction varchar, "from" varchar, "to" varchar, body text, "mediaUrls" jsonb,
-              "mediaContentTypes" jsonb, "contentSid" varchar, "contentVariables" jsonb, status varchar, "messageSid" varchar,
-              "queuedAt" timestamptz, "scheduledAt" timestamptz, "createdBy" uuid, "retryOf" uuid, "profileName" varchar, "waId" varchar, metadata jsonb,
-              "clientReference" varchar)
-       ON CONFLICT DO NOTHING
-       RETURNING m.id, m."retryOf"`,
-      [JSON.stringify(withIds)],
-    );
+    return this.db(tx).query(INSERT_MESSAGES, [JSON.stringify(rows.map((r) => ({ ...r, id: r.id ?? randomUUID() })))]);
+  }
+
+  /**
+   * insert() and the outbox jobs that send the rows, as one statement (the jobs' INSERT under a
+   * data-modifying WITH): atomic on its own, so a batch of sends needs no transaction, and saves
+   * its BEGIN and COMMIT round trips. `jobs` takes its parameters from $2 (the rows are $1).
+   * The caller wakes the outbox relays once it succeeded.
+   */
+  async insertWithJobs(rows: NewMessage[], jobs: OutboxInsert): Promise<void> {
+    if (rows.length === 0) return;
+    await this.dataSource.query(`WITH inserted_messages AS (${INSERT_MESSAGES}) ${jobs.sql}`, [
+      JSON.stringify(rows.map((r) => ({ ...r, id: r.id ?? randomUUID() }))),
+      ...jobs.params,
+    ]);
   }
 
   // The two look-ups behind every GET of a message: plain statements, because TypeORM's findOne

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { OutboxEntry } from '../../../../database/outbox/outbox-entry.entity';
-import { OutboxJob, OutboxWriter } from '../../../../database/outbox/outbox.writer';
+import { OutboxInsert, OutboxJob, OutboxWriter } from '../../../../database/outbox/outbox.writer';
 import { MessageEvent } from '../../entities/message-event.entity';
 import { WhatsAppMessage } from '../../entities/whatsapp-message.entity';
 import { MessageDirection, MessageStatus } from '../../message-status';
@@ -261,6 +261,18 @@ export class InMemoryWhatsAppMessageRepository implements WhatsAppMessageReposit
 
   transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     return this.store.transaction(work);
+  }
+
+  /** One statement: the rows and the jobs together or neither. */
+  async insertWithJobs(rows: NewMessage[], jobs: OutboxInsert): Promise<void> {
+    if (rows.length === 0) return;
+    this.store.fault('insertWithJobs');
+    await this.store.transaction(async (tx) => {
+      await this.insert(tx, rows);
+      await this.store.outbox.add(tx, jobs.jobs);
+    });
+    // A statement on its own, not a transaction of the caller's (the undo log above makes it atomic).
+    this.store.transactionsRun -= 1;
   }
 
   async insert(tx: Tx | undefined, rows: NewMessage[]): Promise<InsertedMessage[]> {
@@ -816,6 +828,12 @@ export class InMemoryOutboxWriter implements OutboxWriterApi {
   async add(manager: Tx, jobs: OutboxJob[]): Promise<void> {
     this.store.checkTx(manager, true);
     this.store.fault('outbox.add');
+    // One statement: a job that breaks a NOT NULL column stores none of them.
+    for (const job of jobs) {
+      for (const column of ['queue', 'jobName', 'jobId', 'payload'] as const) {
+        if (job[column] === undefined || job[column] === null) throw new Error(`null value in column "${column}" of relation "outbox" violates not-null constraint`);
+      }
+    }
     const now = this.store.now();
     for (const job of jobs) {
       const id = this.store.nextId();
@@ -832,6 +850,14 @@ export class InMemoryOutboxWriter implements OutboxWriterApi {
       });
       this.store.write(this.store.outboxRows, id, row, manager);
     }
+  }
+
+  insertStatement(jobs: OutboxJob[], firstParam = 1): OutboxInsert {
+    return { sql: `-- ${jobs.length} jobs from $${firstParam}`, params: [], jobs };
+  }
+
+  written(): void {
+    // Nothing relays the in-memory outbox.
   }
 
   async cancel(tx: Tx | undefined, jobId: string): Promise<void> {
