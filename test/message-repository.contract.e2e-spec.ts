@@ -160,7 +160,7 @@ const sorted = (values: Iterable<string>): string[] => [...values].sort();
 describe.each([
   ['postgres', postgresBackend()],
   ['in-memory', inMemoryBackend()],
-])('message repositories contract (%s)', (_name, backend) => {
+])('message repositories contract (%s)', (name, backend) => {
   let h: Harness;
 
   beforeAll(() => backend.start());
@@ -752,6 +752,43 @@ describe.each([
       expectTakenBetween(rowB.updatedAt, before, after);
       expect((await stored(untouched)).updatedAt.getTime()).toBeLessThan(Date.now() - HOUR / 2);
     });
+
+    it('lockSidsAndFindForUpdate finds what lockSids then findBySidsForUpdate find (several SIDs in id order, unknown ones left out)', async () => {
+      const [s1, s2, s3] = [sid(), sid(), sid()];
+      const ids = [await add({ messageSid: s1 }), await add({ messageSid: s2 }), await add({ messageSid: s3 })];
+      await add({ messageSid: sid() });
+      const read = await h.messages.transaction(async (tx) => ({
+        all: await h.messages.lockSidsAndFindForUpdate(tx, [s3, sid(), s1, s2, s1]),
+        none: await h.messages.lockSidsAndFindForUpdate(tx, []),
+      }));
+      expect(read.all).toEqual(await Promise.all(sorted(ids).map(stored)));
+      expect(read.none).toEqual([]);
+    });
+
+    if (name === 'postgres') {
+      it('lockSidsAndFindForUpdate finds a message whose SID was attached while it waited for the SID lock', async () => {
+        const s = sid();
+        const id = await add();
+        let release!: () => void;
+        const held = new Promise<void>((resolve) => (release = resolve));
+        let locked!: () => void;
+        const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+        // An attach in progress: the SID's lock held, the SID written, not committed yet.
+        const attach = h.messages.transaction(async (tx) => {
+          await h.messages.lockSid(tx, s);
+          await tx.query(`UPDATE "WhatsAppMessage" SET "messageSid" = $1 WHERE id = $2`, [s, id]);
+          locked();
+          await held;
+        });
+        await lockTaken;
+        const finding = h.messages.transaction((tx) => h.messages.lockSidsAndFindForUpdate(tx, [s]));
+        // Let the finder start its statement (and wait for the lock) before the attach commits.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        release();
+        await attach;
+        expect((await finding).map((m) => [m.id, m.messageSid])).toEqual([[id, s]]);
+      });
+    }
 
     it('findByIdForUpdate, findBySidForUpdate and findBySidsForUpdate read in the transaction (several SIDs in id order)', async () => {
       const [s1, s2] = [sid(), sid()];

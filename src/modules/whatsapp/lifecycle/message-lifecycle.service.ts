@@ -140,8 +140,7 @@ export class MessageLifecycleService {
   private async applyStatusEvents(inputs: StatusEventInput[]): Promise<ItemOutcome<ApplyResult>[]> {
     return this.inTransaction(async (tx, changes) => {
       const sids = [...new Set(inputs.map((i) => i.messageSid))];
-      await this.messages.lockSids(tx, sids);
-      const bySid = new Map((await this.messages.findBySidsForUpdate(tx, sids)).map((m) => [m.messageSid!, m]));
+      const bySid = new Map((await this.messages.lockSidsAndFindForUpdate(tx, sids)).map((m) => [m.messageSid!, m]));
       const events = inputs.map((input) => this.newEvent(input, bySid.get(input.messageSid)?.id ?? null));
       const expected = this.expectedApplied(inputs, events, bySid);
       const stored = await this.messageEvents.insertManyUnlessSeen(

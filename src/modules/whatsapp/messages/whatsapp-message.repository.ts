@@ -243,6 +243,32 @@ export class WhatsAppMessageRepository {
     );
   }
 
+  /**
+   * lockSids, then findBySidsForUpdate, with one round trip when every SID has its message (the
+   * usual case): the advisory locks are taken in the same statement, before any row lock. That
+   * statement reads with the snapshot it started with, before it waited for the SID locks, so a
+   * SID attached meanwhile (whose attach held the lock) is not seen by it: SIDs it did not find
+   * are looked up again once the locks are held.
+   */
+  async lockSidsAndFindForUpdate(tx: Tx, messageSids: string[]): Promise<WhatsAppMessage[]> {
+    if (messageSids.length === 0) return [];
+    const rows: Record<string, unknown>[] = await tx.query(
+      `WITH locked AS MATERIALIZED (
+         SELECT count(pg_advisory_xact_lock($1, k)) AS n FROM (SELECT DISTINCT hashtext(s) AS k FROM unnest($2::text[]) s ORDER BY k) keys
+       )
+       SELECT m.* FROM "WhatsAppMessage" m
+        WHERE m."messageSid" = ANY($2::text[]::varchar[]) AND (SELECT n FROM locked) >= 0
+        ORDER BY m.id FOR UPDATE OF m`,
+      [SID_LOCK_NAMESPACE, messageSids],
+    );
+    const found = rows.map((r) => this.toEntity(r));
+    const seen = new Set(found.map((m) => m.messageSid));
+    const missing = messageSids.filter((sid) => !seen.has(sid));
+    if (missing.length === 0) return found;
+    const late = await this.findBySidsForUpdate(tx, missing);
+    return late.length === 0 ? found : [...found, ...late].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
   /** The messages with these SIDs, locked until `tx` ends (in id order). */
   async findBySidsForUpdate(tx: Tx, messageSids: string[]): Promise<WhatsAppMessage[]> {
     if (messageSids.length === 0) return [];

@@ -378,6 +378,11 @@ export class InMemoryWhatsAppMessageRepository implements WhatsAppMessageReposit
     this.store.fault('lockSids');
   }
 
+  async lockSidsAndFindForUpdate(tx: Tx, messageSids: string[]): Promise<WhatsAppMessage[]> {
+    await this.lockSids(tx, messageSids);
+    return this.findBySidsForUpdate(tx, messageSids);
+  }
+
   async findBySidsForUpdate(tx: Tx, messageSids: string[]): Promise<WhatsAppMessage[]> {
     this.store.checkTx(tx, true);
     this.store.fault('findBySidsForUpdate');
