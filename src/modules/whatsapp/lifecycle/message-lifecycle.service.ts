@@ -55,12 +55,13 @@ const IMPLIED_STAGES: ReadonlySet<TimestampField> = new Set(['sentAt', 'delivere
 
 /**
  * Status batches in flight at once per process (see statusLanes). Fewer lanes make bigger
- * batches, and a batch costs about the same round trips whatever its size: on two cores, 50
- * callback connections were applied at 2,050-2,170/s with four lanes, 2,420-2,530/s with two and
- * 2,580-2,610/s with one (bench callbacks section, three rounds each). Two keeps a second
- * transaction going while one waits for its commit.
+ * batches, and a batch costs the same round trips whatever its size: on two cores, 50 callback
+ * connections were applied at 2,050-2,170/s with four lanes and 2,420-2,530/s with two; once a
+ * batch took its SID locks and read its messages in one statement, 2,760-2,870/s with two and
+ * 2,950/s with one (bench callbacks section, alternating rounds). One batch in flight still
+ * scales with load: what arrives while it commits forms the next batch (up to 200).
  */
-export const STATUS_LANES = 2;
+export const STATUS_LANES = 1;
 
 /** The lane of a SID: all events of one message go through the same lane, in order. */
 export function laneOf(messageSid: string): number {
