@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { AppConfig, configurationFromProcess, loadDotEnv, servesApi } from './config/configuration';
 import { ConfigError } from './config/env.validation';
 import { createApp, shutdownApp } from './app.factory';
+import { limitHeapGrowth } from './common/runtime/heap-growth';
 import { ROOT_LOGGER } from './common/logging/logging.module';
 import type { RootLogger } from './common/logging/root-logger';
 import { AdminBootstrapService } from './modules/auth/admin-bootstrap.service';
@@ -25,6 +26,7 @@ function loadConfigOrExit(): AppConfig {
 
 async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit();
+  limitHeapGrowth(config.app.heapGrowthPercent);
   const app = await createApp(config);
   await app.listen({ port: config.app.port, host: config.app.host });
   const url = `http://localhost:${config.app.port}`;

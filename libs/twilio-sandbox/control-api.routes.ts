@@ -71,7 +71,7 @@ export function registerControlApi(app: FastifyInstance, { control, delivery, in
     if (ifNoneMatch !== undefined && ifNoneMatch.split(',').some((tag) => tag.trim() === etag)) {
       return reply.code(304).send();
     }
-    return control.messages();
+    return reply.type('application/json; charset=utf-8').send(control.messagesJson());
   });
 
   app.get<{ Params: { sid: string } }>(`${CONTROL_PREFIX}/messages/:sid`, async (request) => {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { ContentLibrary, ContentRequestRecord } from './content-library';
 import { SandboxTemplate } from './content-templates';
 import { DeliverySimulation } from './delivery-simulation';
@@ -86,6 +87,17 @@ export class SandboxControl {
     return structuredClone(this.deps.store.all());
   }
 
+  /**
+   * The same list as messages(), as the text of one JSON array, written a slice of messages at a
+   * time as the client reads it. A copy of every message and then its whole JSON text at once
+   * took the sandbox's memory from 290 to 400 MB for one listing of 20,000 messages. Each
+   * message is written as it is when its slice is written (a status may have moved on since the
+   * listing began, which the next listing's ETag then shows).
+   */
+  messagesJson(): Readable {
+    return Readable.from(jsonArray(this.deps.store.all()), { objectMode: false });
+  }
+
   message(sid: string): SandboxMessage | undefined {
     const message = this.deps.store.get(sid);
     return message ? structuredClone(message) : undefined;
@@ -109,4 +121,18 @@ export class SandboxControl {
     this.deps.webhooks.clearAttempts();
     this.deps.templates.reset();
   }
+}
+
+const MESSAGES_PER_CHUNK = 200;
+
+function* jsonArray(items: readonly unknown[]): Generator<string> {
+  yield '[';
+  for (let i = 0; i < items.length; i += MESSAGES_PER_CHUNK) {
+    const slice = items
+      .slice(i, i + MESSAGES_PER_CHUNK)
+      .map((item) => JSON.stringify(item))
+      .join(',');
+    yield i === 0 ? slice : `,${slice}`;
+  }
+  yield ']';
 }

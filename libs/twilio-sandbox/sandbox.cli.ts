@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
 import { PHONE_PAGE_PATH } from './phone-page.routes';
 import { DEFAULT_STATUS_DELAY_MS, TwilioSandbox } from './twilio-sandbox';
 
@@ -7,6 +8,7 @@ export const CLI_DEFAULTS = {
   authToken: 'sandbox-auth-token-0000000000000',
   host: '127.0.0.1',
   port: 4010,
+  heapGrowthPercent: 100,
 } as const;
 
 const USAGE = `Usage: sandbox.cli [options]
@@ -17,6 +19,8 @@ const USAGE = `Usage: sandbox.cli [options]
   --api-key <SK...:secret>    an API key also accepted for Basic auth (repeatable)
   --status-delay-ms <n>       delay between status stages (default ${DEFAULT_STATUS_DELAY_MS})
   --inbound-webhook-url <url> where inbound messages are posted
+  --heap-growth-percent <n>   how far the heap may grow past what the last full collection kept
+                              (default ${CLI_DEFAULTS.heapGrowthPercent}; 0 = V8 decides, up to 4x on a large machine)
   --help`;
 
 function fail(message: string): never {
@@ -44,6 +48,7 @@ async function main(): Promise<void> {
       'api-key': { type: 'string', multiple: true },
       'status-delay-ms': { type: 'string' },
       'inbound-webhook-url': { type: 'string' },
+      'heap-growth-percent': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -51,6 +56,12 @@ async function main(): Promise<void> {
   if (values.help) {
     console.log(USAGE);
     return;
+  }
+  // The sandbox keeps every message it was sent; under a long run V8 would otherwise let garbage
+  // pile up to several times that before collecting (the service does the same: HEAP_GROWTH_PERCENT).
+  const heapGrowthPercent = parseInteger('heap-growth-percent', values['heap-growth-percent'], CLI_DEFAULTS.heapGrowthPercent);
+  if (heapGrowthPercent > 0) {
+    setFlagsFromString(`--heap-growing-percent=${heapGrowthPercent}`);
   }
   const apiKeys = (values['api-key'] ?? []).map((pair) => {
     const separator = pair.indexOf(':');

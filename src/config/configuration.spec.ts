@@ -183,6 +183,15 @@ describe('buildConfiguration', () => {
     expect(c.database.migrationsRun).toBe(false);
   });
 
+  it('takes HEAP_GROWTH_PERCENT from 0 (V8 decides) to 1000, 100 when unset', () => {
+    expect(buildConfiguration({}).app.heapGrowthPercent).toBe(100);
+    expect(buildConfiguration({ HEAP_GROWTH_PERCENT: '0' }).app.heapGrowthPercent).toBe(0);
+    expect(buildConfiguration({ HEAP_GROWTH_PERCENT: '250' }).app.heapGrowthPercent).toBe(250);
+    expect(errorOf({ HEAP_GROWTH_PERCENT: '-1' })).toContain('HEAP_GROWTH_PERCENT');
+    expect(errorOf({ HEAP_GROWTH_PERCENT: '1001' })).toContain('HEAP_GROWTH_PERCENT');
+    expect(errorOf({ HEAP_GROWTH_PERCENT: '50%' })).toContain('HEAP_GROWTH_PERCENT must be a whole number of percent');
+  });
+
   it('takes IDEMPOTENCY_LEASE_MS from 1 s to 24 h, and leaves it to TWILIO_TIMEOUT_MS when unset', () => {
     expect(buildConfiguration({}).whatsapp.idempotencyLeaseMs).toBeUndefined();
     expect(buildConfiguration({ IDEMPOTENCY_LEASE_MS: '' }).whatsapp.idempotencyLeaseMs).toBeUndefined();

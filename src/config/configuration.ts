@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { AppRole, ConfigError, EnvironmentVariables, NodeEnv, validateEnvironment } from './env.validation';
 import { DEFAULT_STATUS_CALLBACK_OVERRIDES, parseConnectionOverrides, withConnectionOverrides } from './connection-overrides';
 import { assertProductionSecrets } from './production-secrets';
+import { DEFAULT_HEAP_GROWTH_PERCENT } from '../common/runtime/heap-growth';
 
 export interface AppSettings {
   nodeEnv: NodeEnv;
@@ -13,6 +14,8 @@ export interface AppSettings {
   host: string;
   port: number;
   logLevel: string;
+  /** HEAP_GROWTH_PERCENT (limitHeapGrowth); 0: V8's own heuristics. */
+  heapGrowthPercent: number;
 }
 
 export interface DatabaseSettings {
@@ -416,7 +419,15 @@ export function buildConfiguration(raw: Record<string, string | undefined>, cwd 
   }
 
   return {
-    app: { nodeEnv, role, isProduction, host: env.HOST ?? '0.0.0.0', port, logLevel: env.LOG_LEVEL ?? (nodeEnv === NodeEnv.Test ? 'warn' : 'info') },
+    app: {
+      nodeEnv,
+      role,
+      isProduction,
+      host: env.HOST ?? '0.0.0.0',
+      port,
+      logLevel: env.LOG_LEVEL ?? (nodeEnv === NodeEnv.Test ? 'warn' : 'info'),
+      heapGrowthPercent: env.HEAP_GROWTH_PERCENT ?? DEFAULT_HEAP_GROWTH_PERCENT,
+    },
     database: {
       url: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/whatsapp',
       poolMin,

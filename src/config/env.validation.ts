@@ -260,6 +260,10 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer port number' }) @Min(1) @Max(65535)
   METRICS_PORT?: number;
 
+  /** How far the heap may grow past what the last full collection kept, in percent; 0: V8's own choice. */
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number of percent (0: V8 decides)' }) @Min(0) @Max(1000)
+  HEAP_GROWTH_PERCENT?: number;
+
   /** How long a graceful shutdown waits for in-flight requests and jobs. */
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be an integer number of milliseconds' }) @Min(0) @Max(600000)
   SHUTDOWN_TIMEOUT_MS?: number;

@@ -64,5 +64,7 @@ describe('sandbox.cli', () => {
   it('refuses a bad option with a usage message', async () => {
     const { exit } = startCli(['--port', 'abc']);
     expect(await exit).toBe(2);
+    const growth = startCli(['--heap-growth-percent', 'lots']);
+    expect(await growth.exit).toBe(2);
   }, 30_000);
 });

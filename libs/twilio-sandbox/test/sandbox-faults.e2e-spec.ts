@@ -189,6 +189,31 @@ describe('TwilioSandbox faults and control API', () => {
       expect(reset.body).toEqual(initial.body);
     });
 
+    it('lists every message as one JSON array, written a slice at a time', async () => {
+      const empty = await fetch(`${baseUrl}/sandbox/control/messages`);
+      expect(empty.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      expect(await empty.json()).toEqual([]);
+
+      // More than two slices (200 messages each), so the joins between slices are in the text.
+      const created: string[] = [];
+      for (let i = 0; i < 450; i += 1) {
+        const res = await postMessage(baseUrl, { To: `whatsapp:+1555126${String(5000 + i)}`, From: WHATSAPP_FROM, Body: `listing ${i} "quoted"` });
+        expect(res.status).toBe(201);
+        created.push(res.body.sid as string);
+      }
+      // Once every message has settled, the listing must be exactly the messages the sandbox holds.
+      await waitFor(() => sandbox.control.messages().every((m) => m.resource.status === 'read'), 'every message read');
+      const res = await fetch(`${baseUrl}/sandbox/control/messages`);
+      expect(res.status).toBe(200);
+      // Streamed, not built whole in memory first: no Content-Length, chunked.
+      expect(res.headers.get('content-length')).toBeNull();
+      expect(res.headers.get('transfer-encoding')).toBe('chunked');
+      const listed = (await res.json()) as { sid: string; resource: { body: string } }[];
+      expect(listed.map((m) => m.sid)).toEqual(created);
+      expect(listed[449].resource.body).toBe('listing 449 "quoted"');
+      expect(listed).toEqual(JSON.parse(JSON.stringify(sandbox.control.messages())));
+    });
+
     it('failNext set over HTTP fails the next create deterministically', async () => {
       await controlRequest(baseUrl, 'PUT', '/faults', { failNext: [{ httpStatus: 429, code: 20429, count: 1 }] });
       const first = await postMessage(baseUrl, { To: 'whatsapp:+15551263001', From: WHATSAPP_FROM, Body: 'x' });
