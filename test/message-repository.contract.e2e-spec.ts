@@ -438,6 +438,31 @@ describe.each([
       expect(await optedOut('whatsapp:+551137654321')).toBe(false); // a landline: no ninth digit to add
       expect(await optedOut(recipient())).toBe(false);
     });
+
+    it('answers claims made at the same moment each on its own: the same message twice goes to the first only', async () => {
+      // Submitted in one turn, so on Postgres they share one statement (one batch).
+      const ids = await Promise.all(Array.from({ length: 10 }, () => add()));
+      const held = await add();
+      await h.messages.claim(held, 60_000);
+      const leases = ids.map((_, i) => 30_000 + i * 1_000);
+      const before = Date.now();
+      const claims = await Promise.all([
+        ...ids.map((id, i) => h.messages.claim(id, leases[i])),
+        h.messages.claim(ids[3], 60_000),
+        h.messages.claim(held, 60_000),
+        h.messages.claim(randomUUID(), 60_000),
+      ]);
+      const after = Date.now();
+
+      for (const [i, id] of ids.entries()) {
+        const row = await stored(id);
+        expect(claims[i]?.message).toEqual(row);
+        expect(row.attempts).toBe(1);
+        expectTakenBetween(row.sendingUntil, before, after, leases[i]);
+      }
+      expect(claims.slice(10)).toEqual([null, null, null]);
+      expect((await stored(held)).attempts).toBe(1);
+    });
   });
 
   describe('cancel', () => {
@@ -715,6 +740,28 @@ describe.each([
 
       await expect(h.messages.attachSid(randomUUID(), sid(), 'queued')).rejects.toThrow(/does not exist/);
       expect(await h.allEvents()).toEqual([]);
+    });
+
+    it('answers attachments made at the same moment each with its own outcome; one that fails fails alone', async () => {
+      // Submitted in one turn, so on Postgres they share one statement (one batch).
+      const ids = await Promise.all(Array.from({ length: 12 }, () => add()));
+      const sids = ids.map(() => sid());
+      const kept = sid();
+      const alreadyAttached = await add({ messageSid: kept });
+      const missing = randomUUID();
+      const results = await Promise.allSettled([
+        ...ids.map((id, i) => h.messages.attachSid(id, sids[i], i % 2 === 0 ? 'queued' : 'accepted')),
+        h.messages.attachSid(alreadyAttached, sid(), 'queued'),
+        h.messages.attachSid(missing, sid(), 'queued'),
+      ]);
+
+      expect(results.slice(0, 12)).toEqual(
+        ids.map((_, i) => ({ status: 'fulfilled', value: { attached: true, existingSid: sids[i], statusRecorded: i % 2 === 0, earlyEvents: false } })),
+      );
+      expect(results[12]).toEqual({ status: 'fulfilled', value: { attached: false, existingSid: kept, statusRecorded: false, earlyEvents: false } });
+      expect(results[13]).toMatchObject({ status: 'rejected', reason: expect.objectContaining({ message: expect.stringMatching(/does not exist/) }) });
+      for (const [i, id] of ids.entries()) expect((await stored(id)).messageSid).toBe(sids[i]);
+      expect((await h.allEvents()).map((e) => e.messageSid).sort()).toEqual(sids.filter((_, i) => i % 2 === 0).sort());
     });
   });
 

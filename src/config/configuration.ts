@@ -5,7 +5,6 @@ import { join, resolve } from 'node:path';
 import { AppRole, ConfigError, EnvironmentVariables, NodeEnv, validateEnvironment } from './env.validation';
 import { DEFAULT_STATUS_CALLBACK_OVERRIDES, parseConnectionOverrides, withConnectionOverrides } from './connection-overrides';
 import { assertProductionSecrets } from './production-secrets';
-import { DEFAULT_HEAP_GROWTH_PERCENT } from '../common/runtime/heap-growth';
 
 export interface AppSettings {
   nodeEnv: NodeEnv;
@@ -426,7 +425,8 @@ export function buildConfiguration(raw: Record<string, string | undefined>, cwd 
       host: env.HOST ?? '0.0.0.0',
       port,
       logLevel: env.LOG_LEVEL ?? (nodeEnv === NodeEnv.Test ? 'warn' : 'info'),
-      heapGrowthPercent: env.HEAP_GROWTH_PERCENT ?? DEFAULT_HEAP_GROWTH_PERCENT,
+      // The old generation may grow to twice what the last full collection kept (limitHeapGrowth).
+      heapGrowthPercent: env.HEAP_GROWTH_PERCENT ?? 100,
     },
     database: {
       url: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/whatsapp',

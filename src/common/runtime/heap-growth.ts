@@ -1,8 +1,5 @@
 import { setFlagsFromString } from 'node:v8';
 
-/** HEAP_GROWTH_PERCENT's default: the old generation may grow to twice what the last full collection kept. */
-export const DEFAULT_HEAP_GROWTH_PERCENT = 100;
-
 /**
  * How far V8 lets the old generation grow past what its last full collection kept before it
  * collects again (V8's `--heap-growing-percent`), for the rest of the process's life; 0 leaves

@@ -6,6 +6,8 @@ import { MAX_PENALTY_MS, MAX_RETRY_AFTER_MS, SenderRateLimiter, SPACING_MARGIN }
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SLOW = 'whatsapp:+14155550010';
 const FAST = 'whatsapp:+14155550020';
+/** One message a second: its next slot stays further away than a caller's short wait, however slow the machine. */
+const ONE_PER_SECOND = 'whatsapp:+14155550030';
 /** 1/MPS widened by the limiter's 3 % margin, in ms. */
 const interval = (mps: number) => Math.ceil((1_000_000 / mps) * SPACING_MARGIN) / 1000;
 
@@ -19,7 +21,7 @@ describe('SenderRateLimiter (on Redis)', () => {
   });
   beforeEach(() => {
     prefix = `limiter-spec-${process.pid}-${randomBytes(4).toString('hex')}`;
-    limiter = new SenderRateLimiter(redis, new ConfigService({ whatsapp: { mps: 10, mpsBySender: { [FAST]: 200 } }, redis: { prefix } }));
+    limiter = new SenderRateLimiter(redis, new ConfigService({ whatsapp: { mps: 10, mpsBySender: { [FAST]: 200, [ONE_PER_SECOND]: 1 } }, redis: { prefix } }));
   });
   afterEach(async () => {
     const keys = await redis.keys(`${prefix}:*`);
@@ -33,13 +35,17 @@ describe('SenderRateLimiter (on Redis)', () => {
   });
 
   it('gives a slot at once to an idle sender, and refuses (taking nothing) one further away than the caller waits', async () => {
-    expect(await limiter.takeSlot(SLOW, 25)).toEqual({ taken: true, waitMs: 0 });
-    const refused = await limiter.takeSlot(SLOW, 25);
+    const started = Date.now();
+    expect(await limiter.takeSlot(ONE_PER_SECOND, 25)).toEqual({ taken: true, waitMs: 0 });
+    const refused = await limiter.takeSlot(ONE_PER_SECOND, 25);
+    const elapsed = Date.now() - started;
     expect(refused.taken).toBe(false);
-    expect(refused.waitMs).toBeGreaterThan(interval(10) - 25);
-    expect(refused.waitMs).toBeLessThanOrEqual(interval(10) + 1);
+    // The next slot is one interval after the first, less the time that passed between the calls.
+    expect(refused.waitMs).toBeGreaterThan(25);
+    expect(refused.waitMs).toBeGreaterThanOrEqual(interval(1) - elapsed - 1);
+    expect(refused.waitMs).toBeLessThanOrEqual(interval(1) + 1);
     // Nothing was taken: the next slot is still the same one.
-    const taken = await limiter.takeSlot(SLOW, 200);
+    const taken = await limiter.takeSlot(ONE_PER_SECOND, 2_000);
     expect(taken.taken).toBe(true);
     expect(taken.waitMs).toBeLessThanOrEqual(refused.waitMs);
     // The faster sender is not held up by the slower one.

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager, In } from 'typeorm';
 import type { OutboxInsert } from '../../../database/outbox/outbox.writer';
+import { ItemOutcome, MicroBatcher } from '../../../common/batching/micro-batcher';
 import { MessageMetadata, WhatsAppMessage } from '../entities/whatsapp-message.entity';
 import { MessageDirection, MessageStatus } from '../message-status';
 
@@ -76,6 +77,17 @@ export interface Claim {
   hadUnansweredAttempt: boolean;
   /** The recipient replied STOP (checked in the same statement). */
   optedOut: boolean;
+}
+
+interface ClaimRequest {
+  id: string;
+  leaseMs: number;
+}
+
+interface SidAttachRequest {
+  id: string;
+  messageSid: string;
+  answeredStatus: string;
 }
 
 export interface SidAttachment {
@@ -288,25 +300,48 @@ export class WhatsAppMessageRepository {
    * and tells whether the recipient opted out. Null when the message has a SID, is no longer
    * queued, or another attempt holds the lease. A due scheduled message becomes queued here.
    */
-  async claim(id: string, leaseMs: number): Promise<Claim | null> {
+  claim(id: string, leaseMs: number): Promise<Claim | null> {
+    return this.claims.submit({ id, leaseMs });
+  }
+
+  // Claims that workers make at the same moment share one statement, as attachments do.
+  private readonly claims = new MicroBatcher<ClaimRequest, Claim | null>({ maxBatch: 100, maxInFlight: 4, isolateFailures: true }, (batch) =>
+    this.claimMany(batch),
+  );
+
+  /**
+   * claim() for several messages in one statement, their rows locked in id order (the order
+   * status batches lock rows in). Asked twice for one message, the first request gets it and the
+   * later ones get null, as they would one after the other: the first holds the lease.
+   */
+  private async claimMany(batch: ClaimRequest[]): Promise<ItemOutcome<Claim | null>[]> {
+    const first = new Map<string, number>();
+    batch.forEach((b, i) => {
+      if (!first.has(b.id)) first.set(b.id, i);
+    });
+    const ids = [...first.keys()];
     // An UPDATE answers [rows, count]; `prev` reads the mark as it was before this claim, and
-    // finds the row by its address (see THE_ROW).
+    // finds the rows by their address (see THE_ROW).
     const [rows]: [(Record<string, unknown> & { hadUnansweredAttempt: boolean; optedOut: boolean })[], number] = await this.dataSource.query(
-      `WITH prev AS (SELECT ctid, "ambiguousAttemptAt" FROM "WhatsAppMessage" WHERE id = $1 FOR UPDATE)
+      `WITH prev AS (SELECT ctid, id, "ambiguousAttemptAt" FROM "WhatsAppMessage" WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE),
+            asked AS (SELECT * FROM unnest($1::uuid[], $2::float8[]) AS a(id, lease_s))
        UPDATE "WhatsAppMessage" m
           SET attempts = m.attempts + 1, "lastAttemptAt" = now(), "updatedAt" = now(),
               status = 'queued', "queuedAt" = COALESCE(m."queuedAt", now()),
               "ambiguousAttemptAt" = COALESCE(m."ambiguousAttemptAt", now()),
-              "sendingUntil" = now() + make_interval(secs => $2)
-         FROM prev
+              "sendingUntil" = now() + make_interval(secs => asked.lease_s)
+         FROM prev JOIN asked ON asked.id = prev.id
         WHERE m.ctid = prev.ctid AND ${UNSENT} AND ${LEASE_FREE}
         RETURNING m.*, prev."ambiguousAttemptAt" IS NOT NULL AS "hadUnansweredAttempt",
                   EXISTS (SELECT 1 FROM contacts c WHERE c.phone = ${CONTACT_KEY_SQL('m."to"')} AND c."optedOutAt" IS NOT NULL) AS "optedOut"`,
-      [id, leaseMs / 1000],
+      [ids, ids.map((id) => batch[first.get(id)!].leaseMs / 1000)],
     );
-    if (rows.length === 0) return null;
-    const { hadUnansweredAttempt, optedOut, ...row } = rows[0];
-    return { message: this.toEntity(row), hadUnansweredAttempt, optedOut };
+    const claimed = new Map<string, Claim>();
+    for (const { hadUnansweredAttempt, optedOut, ...row } of rows) {
+      const message = this.toEntity(row);
+      claimed.set(message.id, { message, hadUnansweredAttempt, optedOut });
+    }
+    return batch.map((b, i) => ({ ok: true, value: first.get(b.id) === i ? (claimed.get(b.id) ?? null) : null }));
   }
 
   /**
@@ -344,14 +379,42 @@ export class WhatsAppMessageRepository {
 
   /**
    * Stores the SID Twilio gave the message and settles the attempt (nothing is in doubt any
-   * more), in one round trip (the whatsapp_attach_sid function of the AttachSid migration).
+   * more), with the whatsapp_attach_sid function of the AttachSid migration. Attachments that
+   * workers make at the same moment share one statement (see attachSids).
    */
-  async attachSid(id: string, messageSid: string, answeredStatus: string): Promise<SidAttachment> {
-    const [row] = await this.dataSource.query<{ attached: boolean; existing_sid: string; status_recorded: boolean; early_events: boolean }[]>(
-      `SELECT * FROM whatsapp_attach_sid($1, $2, $3)`,
-      [id, messageSid, answeredStatus],
+  attachSid(id: string, messageSid: string, answeredStatus: string): Promise<SidAttachment> {
+    return this.sidAttachments.submit({ id, messageSid, answeredStatus });
+  }
+
+  // Every sent message ends its attempt here, one statement each: with many workers sending at
+  // once, most of a worker process's round trips to Postgres were these and the claims.
+  private readonly sidAttachments = new MicroBatcher<SidAttachRequest, SidAttachment>(
+    { maxBatch: 100, maxInFlight: 4, isolateFailures: true },
+    (batch) => this.attachSids(batch),
+  );
+
+  /**
+   * whatsapp_attach_sid for each request, in one statement. The calls run in the order of their
+   * SID's lock key, the order in which a status batch takes the same locks, so two of these, or
+   * one and a status batch, never wait for each other in a cycle. Each call still reads with its
+   * own snapshot (the function's statements each take one). All commit together; if one fails
+   * (a message that does not exist), the batch is run again one request at a time, so only that
+   * one fails.
+   */
+  private async attachSids(batch: SidAttachRequest[]): Promise<ItemOutcome<SidAttachment>[]> {
+    const rows = await this.dataSource.query<{ ord: string; attached: boolean; existing_sid: string; status_recorded: boolean; early_events: boolean }[]>(
+      `SELECT a.ord, r.*
+         FROM (SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::varchar[]) WITH ORDINALITY AS u(id, sid, status, ord)
+                ORDER BY hashtext(u.sid), u.sid OFFSET 0) a
+        CROSS JOIN LATERAL whatsapp_attach_sid(a.id, a.sid, a.status) r`,
+      [batch.map((b) => b.id), batch.map((b) => b.messageSid), batch.map((b) => b.answeredStatus)],
     );
-    return { attached: row.attached, existingSid: row.existing_sid, statusRecorded: row.status_recorded, earlyEvents: row.early_events };
+    const byOrd = new Map(rows.map((row) => [Number(row.ord), row]));
+    return batch.map((_, i) => {
+      const row = byOrd.get(i + 1);
+      if (!row) return { ok: false, error: new Error(`No SID attachment answered for message ${batch[i].id}`) };
+      return { ok: true, value: { attached: row.attached, existingSid: row.existing_sid, statusRecorded: row.status_recorded, earlyEvents: row.early_events } };
+    });
   }
 
   /**
