@@ -13,12 +13,15 @@ function contact(phone: string, fields: Partial<Contact>): Contact {
 }
 
 function service(enforceSessionWindow: boolean, contacts: Contact[]) {
+  // refusals() reads the contacts with one plain statement: answered here as Postgres would.
+  const query = jest.fn(async (_sql: string, [phones]: [string[]]) => contacts.filter((c) => phones.includes(c.phone)));
   const repository = {
+    manager: { query },
     find: jest.fn().mockResolvedValue(contacts),
     findOne: jest.fn(async ({ where }: { where: { phone: string } }) => contacts.find((c) => c.phone === where.phone) ?? null),
   } as unknown as jest.Mocked<Repository<Contact>>;
   const config = { get: () => ({ enforceSessionWindow }) } as unknown as ConfigService<AppConfig, true>;
-  return { policy: new ContactPolicyService(repository, config), repository };
+  return { policy: new ContactPolicyService(repository, config), repository, query };
 }
 
 describe('ContactPolicyService.refusals', () => {
@@ -29,7 +32,7 @@ describe('ContactPolicyService.refusals', () => {
   ];
 
   it('applies the rules to every intent, in order, with one query', async () => {
-    const { policy, repository } = service(true, known);
+    const { policy, query } = service(true, known);
     const intents = [
       { phone: '+14155550001', isTemplate: true },
       { phone: '+14155550002', isTemplate: false },
@@ -39,7 +42,8 @@ describe('ContactPolicyService.refusals', () => {
     ];
     const refusals = await policy.refusals(intents, NOW);
     expect(refusals.map((r) => r?.code ?? null)).toEqual([ErrorCode.RecipientOptedOut, null, ErrorCode.OutsideSessionWindow, null, ErrorCode.OutsideSessionWindow]);
-    expect(repository.find).toHaveBeenCalledTimes(1);
+    expect(query).toHaveBeenCalledTimes(1);
+    expect(query.mock.calls[0][1]).toEqual([['+14155550001', '+14155550002', '+14155550003', '+14155550004']]);
 
     // The same answers as one intent at a time.
     for (const [i, intent] of intents.entries()) {
@@ -49,11 +53,11 @@ describe('ContactPolicyService.refusals', () => {
   });
 
   it('only refuses opted-out numbers when the session window is not enforced, and makes no query for nothing', async () => {
-    const { policy, repository } = service(false, known);
+    const { policy, query } = service(false, known);
     const refusals = await policy.refusals(['+14155550001', '+14155550003', '+14155550004'].map((phone) => ({ phone, isTemplate: false })), NOW);
     expect(refusals.map((r) => r?.code ?? null)).toEqual([ErrorCode.RecipientOptedOut, null, null]);
-    repository.find.mockClear();
+    query.mockClear();
     await expect(policy.refusals([], NOW)).resolves.toEqual([]);
-    expect(repository.find).not.toHaveBeenCalled();
+    expect(query).not.toHaveBeenCalled();
   });
 });
